@@ -1,0 +1,136 @@
+/**
+ * A partition is one calendar day in an IANA time zone (UTC by default): the unit the pipeline
+ * extracts, transforms and loads atomically. Its instants are the half-open `[D 00:00, D+1 00:00)`.
+ */
+import { DateTime, Effect, Option, Schema } from "effect"
+
+const dayPattern = /^(\d{4})-(\d{2})-(\d{2})$/
+
+const isCalendarDay = (text: string): boolean => {
+  const match = dayPattern.exec(text)
+  if (match === null) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
+/** A calendar day, `YYYY-MM-DD`, that exists (`2024-02-30` does not). */
+export const Day = Schema.String.check(
+  Schema.makeFilter((text: string) => isCalendarDay(text) || `expected a calendar day YYYY-MM-DD, got "${text}"`)
+).pipe(Schema.brand("Day"))
+export type Day = typeof Day.Type
+
+const isTimeZone = (zone: string): boolean => Option.isSome(DateTime.zoneMakeNamed(zone))
+
+/** An IANA time zone name such as `UTC` or `America/Sao_Paulo`. */
+export const TimeZone = Schema.String.check(
+  Schema.makeFilter((zone: string) => isTimeZone(zone) || `expected an IANA time zone, got "${zone}"`)
+).pipe(Schema.brand("TimeZone"))
+export type TimeZone = typeof TimeZone.Type
+
+export const utc = TimeZone.make("UTC")
+
+/** A day in a time zone. */
+export const Partition = Schema.Struct({
+  day: Day,
+  timeZone: TimeZone
+})
+export type Partition = typeof Partition.Type
+
+/** A half-open interval of instants `[start, end)`, in epoch milliseconds. */
+export const TimeRange = Schema.Struct({
+  start: Schema.Finite,
+  end: Schema.Finite
+}).check(Schema.makeFilter(({ end, start }) => start < end || "expected start before end"))
+export type TimeRange = typeof TimeRange.Type
+
+/** A day or its time zone is not valid. */
+export class InvalidPartition extends Schema.TaggedError<InvalidPartition>()("InvalidPartition", {
+  day: Schema.String,
+  timeZone: Schema.String,
+  message: Schema.String
+}) {}
+
+/** Builds a partition from raw text, failing with `InvalidPartition` that says which part is wrong. */
+export const decode = (day: string, timeZone: string = "UTC"): Effect.Effect<Partition, InvalidPartition> => {
+  if (!isCalendarDay(day)) {
+    return Effect.fail(
+      new InvalidPartition({ day, timeZone, message: `invalid date "${day}": expected an existing day YYYY-MM-DD` })
+    )
+  }
+  if (!isTimeZone(timeZone)) {
+    return Effect.fail(
+      new InvalidPartition({ day, timeZone, message: `invalid time zone "${timeZone}": expected an IANA name` })
+    )
+  }
+  return Effect.succeed({ day: day as Day, timeZone: timeZone as TimeZone })
+}
+
+/** Builds a partition, throwing on an invalid day or zone (for literals in code and tests). */
+export const make = (day: string, timeZone: string = "UTC"): Partition =>
+  Partition.make({ day: Day.make(day), timeZone: TimeZone.make(timeZone) })
+
+const dayToUtcMillis = (day: Day): number => Date.parse(`${day}T00:00:00Z`)
+
+const millisToDay = (millis: number): Day => new Date(millis).toISOString().slice(0, 10) as Day
+
+const dayMillis = 86_400_000
+
+/** The day `n` days after `day` (before, for a negative `n`). */
+export const addDays = (day: Day, n: number): Day => millisToDay(dayToUtcMillis(day) + n * dayMillis)
+
+/** Every day from `from` to `to`, both included; empty when `to` is before `from`. */
+export const days = (from: Day, to: Day): Array<Day> => {
+  const out: Array<Day> = []
+  for (let t = dayToUtcMillis(from), last = dayToUtcMillis(to); t <= last; t += dayMillis) out.push(millisToDay(t))
+  return out
+}
+
+/**
+ * The first instant of a local day: local midnight, or where midnight does not exist (a DST gap
+ * at 00:00, as in America/Sao_Paulo until 2019) the first instant after the gap.
+ */
+const startOfLocalDay = (day: Day, timeZone: TimeZone): number => {
+  if (timeZone === "UTC") return dayToUtcMillis(day)
+  const zoned = DateTime.makeZonedUnsafe(day, { timeZone, adjustForTimeZone: true, disambiguation: "compatible" })
+  return DateTime.toEpochMillis(zoned)
+}
+
+/** The instants of a partition, `[D 00:00, D+1 00:00)` in its time zone. */
+export const range = (partition: Partition): TimeRange => ({
+  start: startOfLocalDay(partition.day, partition.timeZone),
+  end: startOfLocalDay(addDays(partition.day, 1), partition.timeZone)
+})
+
+/** `2024-01-01` or `2024-01-01 (America/Sao_Paulo)`. */
+export const format = (partition: Partition): string =>
+  partition.timeZone === "UTC" ? partition.day : `${partition.day} (${partition.timeZone})`
+
+/** The day that contains `instant` (epoch milliseconds) in `timeZone`. */
+export const dayOf = (instant: number, timeZone: TimeZone = utc): Day => {
+  if (timeZone === "UTC") return millisToDay(instant)
+  const zoned = DateTime.makeZonedUnsafe(instant, { timeZone })
+  return DateTime.formatIsoDate(zoned).slice(0, 10) as Day
+}
+
+/** A range of days whose end comes before its start. */
+export class InvalidDayRange extends Schema.TaggedError<InvalidDayRange>()("InvalidDayRange", {
+  from: Schema.String,
+  to: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The partitions of the days `from` to `to`, both included, in `timeZone`. */
+export const decodeRange = (
+  from: string,
+  to: string,
+  timeZone: string = "UTC"
+): Effect.Effect<Array<Partition>, InvalidPartition | InvalidDayRange> =>
+  Effect.gen(function* () {
+    const first = yield* decode(from, timeZone)
+    const last = yield* decode(to, timeZone)
+    if (last.day < first.day) {
+      return yield* new InvalidDayRange({ from, to, message: `invalid range: ${to} is before ${from}` })
+    }
+    return days(first.day, last.day).map((day) => ({ day, timeZone: first.timeZone }))
+  })

@@ -1,0 +1,41 @@
+/**
+ * What one run of one partition did: what was read, computed and written, how long it took, and
+ * the error when it failed. The CLI prints it, a ledger stores it.
+ */
+import { Schema } from "effect"
+import { Day, TimeZone } from "./Partition.ts"
+import { IsoTimestamp } from "./Sample.ts"
+
+export const RunStatus = Schema.Literals(["succeeded", "failed"])
+export type RunStatus = typeof RunStatus.Type
+
+export const RunError = Schema.Struct({
+  /** The error's tag, e.g. `SourceUnavailable`. */
+  tag: Schema.String,
+  message: Schema.String
+})
+export type RunError = typeof RunError.Type
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const RunReport = Schema.Struct({
+  pipeline: Schema.String,
+  day: Day,
+  timeZone: TimeZone,
+  status: RunStatus,
+  /** Samples the source delivered, inside the partition or not. */
+  samplesRead: Count,
+  /** Samples outside the partition, ignored. */
+  samplesIgnored: Count,
+  /** Samples sharing a timestamp with an earlier one (aggregated, as pandas does). */
+  duplicates: Count,
+  /** Windows with at least one value. */
+  windows: Count,
+  rowsWritten: Count,
+  /** Rows of an earlier run that the result no longer has. */
+  rowsDeleted: Count,
+  startedAt: IsoTimestamp,
+  durationMs: Schema.Finite,
+  error: Schema.optionalKey(RunError)
+})
+export type RunReport = typeof RunReport.Type

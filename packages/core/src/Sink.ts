@@ -1,0 +1,60 @@
+/**
+ * Load: a `Sink` replaces a partition's tidy rows atomically. Implementations: the in-memory
+ * `MemorySink` here, Postgres in `@delfos/etl-sink-postgres`, or your own.
+ *
+ * Contract: after a successful `load`, the sink holds for `signals` within `range` exactly
+ * `rows`: rows it had there and `rows` lacks are removed, so a re-run never leaves a stale row.
+ * A failed load leaves the partition as it was. Rows outside `signals` are not touched.
+ */
+import { Context, Schema, type Effect } from "effect"
+import type { Partition, TimeRange } from "./Partition.ts"
+import type { SignalName } from "./Signal.ts"
+import type { TidyRows } from "./TidyRows.ts"
+
+export interface LoadRequest {
+  readonly pipeline: string
+  readonly partition: Partition
+  readonly range: TimeRange
+  /** The signals this load owns in `range` (all that the transform can produce, not only those with rows). */
+  readonly signals: ReadonlyArray<SignalName>
+  readonly rows: TidyRows
+}
+
+export interface LoadResult {
+  /** Rows inserted or updated. */
+  readonly rowsWritten: number
+  /** Rows of earlier runs that the new result no longer has. */
+  readonly rowsDeleted: number
+}
+
+/** The sink could not be reached. */
+export class SinkUnavailable extends Schema.TaggedError<SinkUnavailable>()("SinkUnavailable", {
+  sink: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `sink unavailable at ${this.sink}: ${this.reason}`
+  }
+}
+
+/** A load failed and was rolled back: the partition keeps its previous rows. */
+export class SinkLoadFailed extends Schema.TaggedError<SinkLoadFailed>()("SinkLoadFailed", {
+  sink: Schema.String,
+  partition: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `loading ${this.partition} into ${this.sink} failed (previous rows kept): ${this.reason}`
+  }
+}
+
+export type SinkError = SinkUnavailable | SinkLoadFailed
+
+export class Sink extends Context.Service<
+  Sink,
+  {
+    /** Where the rows go, for messages. */
+    readonly name: string
+    readonly load: (request: LoadRequest) => Effect.Effect<LoadResult, SinkError>
+  }
+>()("@delfos/etl/Sink") {}

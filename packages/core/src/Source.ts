@@ -1,0 +1,67 @@
+/**
+ * Extract: a `Source` streams the samples of one partition as frames. Implementations: the
+ * in-memory `MemorySource` here, the fonte HTTP API in `@delfos/etl-source-http`, or your own.
+ *
+ * Contract: `extract` yields every sample the source has in `range` for the asked variables
+ * (samples outside it are allowed and ignored downstream), or fails with a `SourceError`. The
+ * pipeline reads the whole stream before it loads anything, so a failure midway loses nothing.
+ */
+import { Context, Schema, type Stream } from "effect"
+import type { Partition, TimeRange } from "./Partition.ts"
+import type { SampleFrame } from "./SampleFrame.ts"
+import type { Variable } from "./Signal.ts"
+
+export interface ExtractRequest {
+  readonly partition: Partition
+  /** The partition's instants, `[start, end)`. */
+  readonly range: TimeRange
+  readonly variables: ReadonlyArray<Variable>
+}
+
+/** The source could not be reached or did not answer in time (worth retrying). */
+export class SourceUnavailable extends Schema.TaggedError<SourceUnavailable>()("SourceUnavailable", {
+  source: Schema.String,
+  reason: Schema.String,
+  status: Schema.optional(Schema.Int)
+}) {
+  override get message(): string {
+    return `source unavailable at ${this.source}: ${this.reason}`
+  }
+}
+
+/** The source refused the request (an HTTP 4xx, say): retrying the same request will not help. */
+export class SourceRejected extends Schema.TaggedError<SourceRejected>()("SourceRejected", {
+  source: Schema.String,
+  status: Schema.optional(Schema.Int),
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `source ${this.source} rejected the request${this.status === undefined ? "" : ` (${this.status})`}: ${this.detail}`
+  }
+}
+
+/** The source answered with data that breaks the contract: which row and field, and why. */
+export class SourceInvalidData extends Schema.TaggedError<SourceInvalidData>()("SourceInvalidData", {
+  source: Schema.String,
+  reason: Schema.String,
+  row: Schema.optional(Schema.Int),
+  field: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const where = [this.row === undefined ? "" : `row ${this.row}`, this.field === undefined ? "" : `field "${this.field}"`]
+      .filter((part) => part !== "")
+      .join(", ")
+    return `invalid data from ${this.source}${where === "" ? "" : ` (${where})`}: ${this.reason}`
+  }
+}
+
+export type SourceError = SourceUnavailable | SourceRejected | SourceInvalidData
+
+export class Source extends Context.Service<
+  Source,
+  {
+    /** Where the data comes from, for messages: a URL, a file name. */
+    readonly name: string
+    readonly extract: (request: ExtractRequest) => Stream.Stream<SampleFrame, SourceError>
+  }
+>()("@delfos/etl/Source") {}

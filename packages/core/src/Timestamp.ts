@@ -1,0 +1,89 @@
+/**
+ * Instants as epoch milliseconds, read from and written to ISO 8601 text. A timestamp without an
+ * offset is UTC (the fonte API's naive timestamps), never the machine's local time.
+ */
+
+const digit = (text: string, at: number): number => {
+  const code = text.charCodeAt(at) - 48
+  return code >= 0 && code <= 9 ? code : Number.NaN
+}
+
+const digits = (text: string, at: number, count: number): number => {
+  let value = 0
+  for (let i = 0; i < count; i++) value = value * 10 + digit(text, at + i)
+  return value
+}
+
+const daysInMonth = (year: number, month: number): number =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+
+/**
+ * Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]][Z|±HH:MM]` (a space may stand for `T`) into
+ * epoch milliseconds; `NaN` when the text is not such a timestamp or names a day or time that does
+ * not exist. Digits past the millisecond are truncated.
+ */
+export const parse = (text: string): number => {
+  const length = text.length
+  if (length < 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return Number.NaN
+  const year = digits(text, 0, 4)
+  const month = digits(text, 5, 2)
+  const day = digits(text, 8, 2)
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month))) return Number.NaN
+  let hour = 0
+  let minute = 0
+  let second = 0
+  let millis = 0
+  let offset = 0
+  let at = 10
+  if (at < length) {
+    const separator = text.charCodeAt(at)
+    if ((separator !== 84 && separator !== 32) || length < at + 6 || text.charCodeAt(at + 3) !== 58) return Number.NaN
+    hour = digits(text, at + 1, 2)
+    minute = digits(text, at + 4, 2)
+    at += 6
+    if (at < length && text.charCodeAt(at) === 58) {
+      second = digits(text, at + 1, 2)
+      at += 3
+      if (at < length && text.charCodeAt(at) === 46) {
+        at++
+        let scale = 100
+        const first = at
+        while (at < length && digit(text, at) === digit(text, at)) {
+          millis += digit(text, at) * scale
+          scale /= 10
+          at++
+        }
+        if (at === first) return Number.NaN
+        millis = Math.floor(millis)
+      }
+    }
+    if (!(hour <= 23 && minute <= 59 && second <= 59)) return Number.NaN
+    if (at < length) {
+      const zone = text.charCodeAt(at)
+      if (zone === 90 && at + 1 === length) {
+        at++
+      } else if ((zone === 43 || zone === 45) && (length === at + 6 || length === at + 5 || length === at + 3)) {
+        const hours = digits(text, at + 1, 2)
+        const minutes = length === at + 3 ? 0 : digits(text, length - 2, 2)
+        if (length === at + 6 && text.charCodeAt(at + 3) !== 58) return Number.NaN
+        if (!(hours <= 23 && minutes <= 59)) return Number.NaN
+        offset = (zone === 43 ? 1 : -1) * (hours * 60 + minutes) * 60_000
+        at = length
+      } else {
+        return Number.NaN
+      }
+    }
+  }
+  if (at !== length) return Number.NaN
+  const result = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset
+  return Number.isFinite(result) ? result : Number.NaN
+}
+
+/** `2024-01-01T00:00:00.000Z`. */
+export const format = (millis: number): string => new Date(millis).toISOString()
+
+/** `2024-01-01T00:00:00`, or with `.500` when there is a fraction: the fonte API's naive UTC form. */
+export const formatNaive = (millis: number): string => {
+  const iso = new Date(millis).toISOString()
+  return millis % 1000 === 0 ? iso.slice(0, 19) : iso.slice(0, 23)
+}

@@ -1,0 +1,19 @@
+/**
+ * @delfos/etl: wind-farm sensor time series from minute samples to tidy 10-minute statistics.
+ * Each module is a namespace: `Resample.resample(...)`, `Pipeline.run(...)`.
+ */
+export * as MemorySink from "./MemorySink.ts"
+export * as MemorySource from "./MemorySource.ts"
+export * as Partition from "./Partition.ts"
+export * as Pipeline from "./Pipeline.ts"
+export * as Resample from "./Resample.ts"
+export * as RunReport from "./RunReport.ts"
+export * as Sample from "./Sample.ts"
+export * as SampleFrame from "./SampleFrame.ts"
+export * as Signal from "./Signal.ts"
+export * as Sink from "./Sink.ts"
+export * as Source from "./Source.ts"
+export * as TidyRows from "./TidyRows.ts"
+export * as Timestamp from "./Timestamp.ts"
+export * as Unpivot from "./Unpivot.ts"
+export * as Window from "./Window.ts"
