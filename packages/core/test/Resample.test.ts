@@ -1,0 +1,295 @@
+import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import * as Partition from "../src/Partition.ts"
+import * as Resample from "../src/Resample.ts"
+import * as SampleFrame from "../src/SampleFrame.ts"
+import { type Statistic, statistics, type Variable } from "../src/Signal.ts"
+import * as TidyRows from "../src/TidyRows.ts"
+import * as Unpivot from "../src/Unpivot.ts"
+import * as Window from "../src/Window.ts"
+
+const variables = ["wind_speed", "power"] as Array<Variable>
+const allStatistics: ReadonlyArray<Statistic> = statistics
+
+interface Case {
+  readonly partition: Partition.Partition
+  readonly every: Window.WindowLength
+  readonly timestamps: Array<number>
+  readonly columns: Array<Array<number | null>>
+}
+
+/**
+ * The reference, written plainly: bucket the valid in-partition values of each variable by
+ * window, then mean = sum / n and std = sqrt(sum((x - mean)^2) / (n - 1)) in two passes.
+ */
+const naive = (c: Case) => {
+  const range = Partition.range(c.partition)
+  const rows: Array<{ timestamp: number; signal: string; value: number }> = []
+  const buckets = new Map<string, Array<number>>()
+  c.timestamps.forEach((t, i) => {
+    if (t < range.start || t >= range.end) return
+    const window = Math.floor((t - range.start) / c.every)
+    variables.forEach((variable, v) => {
+      const x = c.columns[v]![i]
+      if (x === null || x === undefined) return
+      const key = `${window}|${variable}`
+      buckets.set(key, [...(buckets.get(key) ?? []), x])
+    })
+  })
+  for (const [key, xs] of buckets) {
+    const [window, variable] = key.split("|") as [string, string]
+    const timestamp = range.start + Number(window) * c.every
+    const n = xs.length
+    const mean = xs.reduce((a, b) => a + b, 0) / n
+    const stats: Record<Statistic, number> = {
+      count: n,
+      mean,
+      min: Math.min(...xs),
+      max: Math.max(...xs),
+      std: n < 2 ? Number.NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1))
+    }
+    for (const statistic of allStatistics) {
+      if (!Number.isNaN(stats[statistic])) rows.push({ timestamp, signal: `${variable}_${statistic}`, value: stats[statistic] })
+    }
+  }
+  return rows.sort((a, b) => a.timestamp - b.timestamp || (a.signal < b.signal ? -1 : 1))
+}
+
+const frameOf = (c: Case, order: ReadonlyArray<number> = c.timestamps.map((_, i) => i)) =>
+  SampleFrame.make(
+    Float64Array.from(order, (i) => c.timestamps[i]!),
+    Object.fromEntries(variables.map((variable, v) => [variable, Float64Array.from(order, (i) => c.columns[v]![i] ?? Number.NaN)]))
+  )
+
+const ours = (c: Case, frames: ReadonlyArray<SampleFrame.SampleFrame>) => {
+  const windows = Resample.resample(frames, {
+    range: Partition.range(c.partition),
+    variables,
+    statistics: allStatistics,
+    every: c.every
+  })
+  const rows = Unpivot.unpivot(windows)
+  return {
+    windows,
+    rows: Array.from({ length: rows.length }, (_, i) => ({
+      timestamp: rows.timestamps[i]!,
+      signal: TidyRows.signalAt(rows, i) as string,
+      value: rows.values[i]!
+    }))
+  }
+}
+
+const zones = ["UTC", "Europe/Berlin", "America/Sao_Paulo", "Asia/Kolkata", "Australia/Lord_Howe"]
+const days = ["2024-01-01", "2024-03-31", "2024-10-27", "2018-11-04", "2024-04-07", "2024-10-06"]
+const lengths = [60_000, 90_000, 420_000, 600_000, 3_600_000]
+
+// Values that are multiples of 1/1024 below 1e6 in magnitude: exact sums, so the plain reference is exact too.
+const value = fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }).map((n) => n / 1024)
+
+const caseArbitrary: fc.Arbitrary<Case> = fc
+  .record({
+    day: fc.constantFrom(...days),
+    timeZone: fc.constantFrom(...zones),
+    every: fc.constantFrom(...lengths),
+    samples: fc.array(
+      fc.record({
+        // From two hours before the day to two hours after, to the millisecond.
+        offset: fc.integer({ min: -7_200_000, max: 93_600_000 }),
+        minuteAligned: fc.boolean(),
+        values: fc.tuple(fc.option(value, { freq: 4 }), fc.option(value, { freq: 4 }))
+      }),
+      { maxLength: 400 }
+    ),
+    duplicateEvery: fc.integer({ min: 2, max: 9 })
+  })
+  .map(({ day, duplicateEvery, every, samples, timeZone }) => {
+    const partition = Partition.make(day, timeZone)
+    const { start } = Partition.range(partition)
+    const timestamps: Array<number> = []
+    const columns: Array<Array<number | null>> = [[], []]
+    samples.forEach((sample, i) => {
+      const offset = sample.minuteAligned ? Math.floor(sample.offset / 60_000) * 60_000 : sample.offset
+      // Every few samples, repeat the previous timestamp: a duplicate.
+      const t = i > 0 && i % duplicateEvery === 0 ? timestamps[i - 1]! : start + offset
+      timestamps.push(t)
+      columns[0]!.push(sample.values[0])
+      columns[1]!.push(sample.values[1])
+    })
+    return { partition, every: Window.WindowLength.make(every), timestamps, columns }
+  })
+
+const close = (actual: number, expected: number, tolerance: number) =>
+  Math.abs(actual - expected) <= tolerance * Math.max(Math.abs(expected), Number.MIN_VALUE)
+
+const expectSameRows = (
+  actual: ReadonlyArray<{ timestamp: number; signal: string; value: number }>,
+  expected: ReadonlyArray<{ timestamp: number; signal: string; value: number }>,
+  tolerance: number
+) => {
+  expect(actual.map((row) => `${row.timestamp} ${row.signal}`)).toEqual(expected.map((row) => `${row.timestamp} ${row.signal}`))
+  actual.forEach((row, i) => {
+    const reference = expected[i]!.value
+    if (row.signal.endsWith("_mean") || row.signal.endsWith("_std")) {
+      expect(close(row.value, reference, tolerance), `${row.signal} at ${row.timestamp}: ${row.value} vs ${reference}`).toBe(true)
+    } else {
+      expect(row.value).toBe(reference)
+    }
+  })
+}
+
+const shuffled = (length: number, seed: number) => {
+  const order = Array.from({ length }, (_, i) => i)
+  let state = seed >>> 0 || 1
+  for (let i = length - 1; i > 0; i--) {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    const j = state % (i + 1)
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
+}
+
+describe("Resample + Unpivot, property-based", () => {
+  it("agree with a plain two-pass reference", () => {
+    fc.assert(
+      fc.property(caseArbitrary, (c) => {
+        expectSameRows(ours(c, [frameOf(c)]).rows, naive(c), 1e-9)
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("min <= mean <= max, std >= 0, and counts add up to the valid samples in the day", () => {
+    fc.assert(
+      fc.property(caseArbitrary, (c) => {
+        const { windows } = ours(c, [frameOf(c)])
+        const range = Partition.range(c.partition)
+        variables.forEach((variable, v) => {
+          const column = windows.columns[variable]!
+          let total = 0
+          for (let w = 0; w < windows.grid.count; w++) {
+            total += column.count[w]!
+            if (column.count[w] === 0) continue
+            expect(column.min[w]!).toBeLessThanOrEqual(column.mean[w]!)
+            expect(column.mean[w]!).toBeLessThanOrEqual(column.max[w]!)
+            if (column.count[w]! >= 2) expect(column.std[w]!).toBeGreaterThanOrEqual(0)
+            else expect(column.std[w]).toBeNaN()
+          }
+          const valid = c.timestamps.filter((t, i) => t >= range.start && t < range.end && c.columns[v]![i] !== null)
+          expect(total).toBe(valid.length)
+        })
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("do not depend on the order of the input", () => {
+    fc.assert(
+      fc.property(caseArbitrary, fc.integer(), (c, seed) => {
+        const sorted = ours(c, [frameOf(c)])
+        const permuted = ours(c, [frameOf(c, shuffled(c.timestamps.length, seed))])
+        expectSameRows(permuted.rows, sorted.rows, 1e-12)
+        expect(permuted.windows.duplicates).toBe(sorted.windows.duplicates)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("do not depend on how the input is chunked", () => {
+    fc.assert(
+      fc.property(caseArbitrary, fc.integer({ min: 1, max: 50 }), (c, size) => {
+        const whole = ours(c, [frameOf(c)])
+        const chunked = ours(c, SampleFrame.chunks(frameOf(c), size))
+        expectSameRows(chunked.rows, whole.rows, 0)
+        expect(chunked.windows.duplicates).toBe(whole.windows.duplicates)
+        expect(chunked.windows.ignored).toBe(whole.windows.ignored)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("count duplicate timestamps in the day, sorted or not", () => {
+    fc.assert(
+      fc.property(caseArbitrary, fc.integer(), (c, seed) => {
+        const range = Partition.range(c.partition)
+        const inside = c.timestamps.filter((t) => t >= range.start && t < range.end)
+        const expected = inside.length - new Set(inside).size
+        expect(ours(c, [frameOf(c)]).windows.duplicates).toBe(expected)
+        expect(ours(c, [frameOf(c, shuffled(c.timestamps.length, seed))]).windows.duplicates).toBe(expected)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("give a constant series a std of exactly 0", () => {
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.integer({ min: 2, max: 600 }), (x, n) => {
+        const partition = Partition.make("2024-01-01")
+        const { start } = Partition.range(partition)
+        const frame = SampleFrame.make(Float64Array.from({ length: n }, (_, i) => start + i * 1000), {
+          power: new Float64Array(n).fill(x)
+        })
+        const windows = Resample.resample(frame, { range: Partition.range(partition), variables: ["power" as Variable] })
+        const column = windows.columns.power!
+        for (let w = 0; w < windows.grid.count; w++) {
+          if (column.count[w]! >= 2) {
+            expect(column.std[w]).toBe(0)
+            expect(column.mean[w]! === x, `mean ${column.mean[w]} of a constant ${x}`).toBe(true)
+          }
+        }
+      })
+    )
+  })
+})
+
+describe("Resample", () => {
+  const partition = Partition.make("2024-01-01")
+  const range = Partition.range(partition)
+  const power = "power" as Variable
+
+  it("a UTC day has 144 ten-minute windows labelled from midnight", () => {
+    const windows = Resample.resample(SampleFrame.empty([power]), { range, variables: [power] })
+    expect(windows.grid.count).toBe(144)
+    expect(Window.windowStart(windows.grid, 1)).toBe(range.start + 600_000)
+  })
+
+  it("keeps 1e-9 relative accuracy where a plain sum of squares loses every digit", () => {
+    // Values 1e9 + k * 1e-3: the exact sample std of k = 0..9 scaled by 1e-3 is sqrt(55/6) * 1e-3.
+    const xs = Array.from({ length: 10 }, (_, k) => 1e9 + k * 1e-3)
+    const frame = SampleFrame.make(Float64Array.from(xs, (_, k) => range.start + k * 60_000), { power: Float64Array.from(xs) })
+    const windows = Resample.resample(frame, { range, variables: [power] })
+    // The exact std of the doubles actually stored, from their exact differences to the first.
+    const deltas = xs.map((x) => x - xs[0]!)
+    const mean = deltas.reduce((a, b) => a + b, 0) / 10
+    const exact = Math.sqrt(deltas.reduce((a, d) => a + (d - mean) ** 2, 0) / 9)
+    expect(Math.abs(windows.columns.power!.std[0]! - exact) / exact).toBeLessThan(1e-9)
+    const sum = xs.reduce((a, b) => a + b, 0)
+    const squares = xs.reduce((a, b) => a + b * b, 0)
+    const textbook = Math.sqrt(Math.max(0, (squares - (sum * sum) / 10) / 9))
+    expect(Math.abs(textbook - exact) / exact).toBeGreaterThan(1e-3)
+  })
+
+  it("treats ±Infinity like a missing value", () => {
+    const frame = SampleFrame.make(Float64Array.of(range.start, range.start + 1, range.start + 2), {
+      power: Float64Array.of(1, Number.POSITIVE_INFINITY, 3)
+    })
+    const windows = Resample.resample(frame, { range, variables: [power] })
+    expect(windows.columns.power!.count[0]).toBe(2)
+    expect(windows.columns.power!.max[0]).toBe(3)
+  })
+
+  it("a sample exactly at the next midnight belongs to the next day; 23:59:59.5 to this one", () => {
+    const frame = SampleFrame.make(Float64Array.of(range.end, range.end - 500), { power: Float64Array.of(1, 2) })
+    const windows = Resample.resample(frame, { range, variables: [power], statistics: ["count", "mean"] })
+    expect(windows.ignored).toBe(1)
+    expect(windows.columns.power!.count[143]).toBe(1)
+    expect(windows.columns.power!.mean[143]).toBe(2)
+  })
+
+  it("a window length that does not divide the day ends the last window at midnight", () => {
+    const every = Window.WindowLength.make(7 * 60_000)
+    const frame = SampleFrame.make(Float64Array.of(range.end - 1), { power: Float64Array.of(5) })
+    const windows = Resample.resample(frame, { range, variables: [power], every })
+    expect(windows.grid.count).toBe(Math.ceil(1440 / 7))
+    expect(windows.columns.power!.count[windows.grid.count - 1]).toBe(1)
+  })
+})
