@@ -50,7 +50,8 @@ export const make = (name = "memory"): { readonly sink: Sink["Service"]; readonl
 
   const rows = Effect.sync(() => {
     const out: Array<{ timestamp: number; signal: SignalName; value: number }> = []
-    for (const [signal, series] of state) for (const [timestamp, value] of series) out.push({ timestamp, signal, value })
+    for (const [signal, series] of state)
+      for (const [timestamp, value] of series) out.push({ timestamp, signal, value })
     out.sort((a, b) => a.timestamp - b.timestamp || (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0))
     return TidyRows.toArray(TidyRows.fromArray(out))
   })

@@ -15,13 +15,13 @@ export interface MemorySourceOptions {
 
 /** A Source that serves `data` (a frame, or rows with ISO/Date/epoch timestamps). */
 export const make = (
-  data: SampleFrame.SampleFrame | ReadonlyArray<{ readonly timestamp: string | number | Date; readonly [variable: string]: unknown }>,
+  data:
+    | SampleFrame.SampleFrame
+    | ReadonlyArray<{ readonly timestamp: string | number | Date; readonly [variable: string]: unknown }>,
   options: MemorySourceOptions = {}
 ): Source["Service"] => {
   const chunkSize = options.chunkSize ?? 1440
-  const frame = Array.isArray(data)
-    ? SampleFrame.fromRows(data, columnNames(data))
-    : (data as SampleFrame.SampleFrame)
+  const frame = Array.isArray(data) ? SampleFrame.fromRows(data, columnNames(data)) : (data as SampleFrame.SampleFrame)
   return Source.of({
     name: options.name ?? "memory",
     extract: ({ range, variables }) =>

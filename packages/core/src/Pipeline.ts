@@ -44,9 +44,9 @@ export const run = Effect.fn("Pipeline.run")(function* (partition: Partition.Par
   const startedAt = yield* Clock.currentTimeMillis
   const range = Partition.range(partition)
   const resampler = Resample.make({ range, variables, statistics, every })
-  yield* source.extract({ partition, range, variables }).pipe(
-    Stream.runForEach((frame) => Effect.sync(() => resampler.add(frame)))
-  )
+  yield* source
+    .extract({ partition, range, variables })
+    .pipe(Stream.runForEach((frame) => Effect.sync(() => resampler.add(frame))))
   const windows = resampler.result()
   const rows = Unpivot.unpivot(windows)
   const loaded = yield* sink.load({ pipeline: name, partition, range, signals: Unpivot.signalsOf(windows), rows })

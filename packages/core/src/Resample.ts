@@ -89,7 +89,8 @@ export class Resampler {
   add(frame: SampleFrame): this {
     const length = frame.length
     if (length === 0) return this
-    if (this.windowIndex.length < length) this.windowIndex = new Int32Array(Math.max(length, this.windowIndex.length * 2))
+    if (this.windowIndex.length < length)
+      this.windowIndex = new Int32Array(Math.max(length, this.windowIndex.length * 2))
     const windowIndex = this.windowIndex
     const timestamps = frame.timestamps
     const { start, end, every } = this.grid

@@ -11,7 +11,8 @@ import * as Timestamp from "./Timestamp.ts"
 export const IsoTimestamp = Schema.String.check(
   Schema.makeFilter(
     (text: string) =>
-      !Number.isNaN(Timestamp.parse(text)) || `expected an ISO 8601 timestamp such as 2024-01-01T00:00:00, got "${text}"`
+      !Number.isNaN(Timestamp.parse(text)) ||
+      `expected an ISO 8601 timestamp such as 2024-01-01T00:00:00, got "${text}"`
   )
 )
 

@@ -93,7 +93,8 @@ export const slice = (frame: SampleFrame, start: number, end: number): SampleFra
 /** Cuts a frame into frames of at most `size` samples (views, no copy). */
 export const chunks = (frame: SampleFrame, size: number): Array<SampleFrame> => {
   const out: Array<SampleFrame> = []
-  for (let start = 0; start < frame.length; start += size) out.push(slice(frame, start, Math.min(frame.length, start + size)))
+  for (let start = 0; start < frame.length; start += size)
+    out.push(slice(frame, start, Math.min(frame.length, start + size)))
   return out
 }
 

@@ -18,8 +18,8 @@ export const Variable = Schema.String.check(
 export type Variable = typeof Variable.Type
 
 /** The variables of the reference fonte API, in its column order. */
-export const knownVariables: ReadonlyArray<Variable> = ["wind_speed", "power", "ambient_temperature"].map(
-  (name) => Variable.make(name)
+export const knownVariables: ReadonlyArray<Variable> = ["wind_speed", "power", "ambient_temperature"].map((name) =>
+  Variable.make(name)
 )
 
 /** What the reference challenge asks for when no variables are chosen. */

@@ -6,7 +6,7 @@
  * `rows`: rows it had there and `rows` lacks are removed, so a re-run never leaves a stale row.
  * A failed load leaves the partition as it was. Rows outside `signals` are not touched.
  */
-import { Context, Schema, type Effect } from "effect"
+import { Context, type Effect, Schema } from "effect"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SignalName } from "./Signal.ts"
 import type { TidyRows } from "./TidyRows.ts"

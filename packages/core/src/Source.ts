@@ -48,7 +48,10 @@ export class SourceInvalidData extends Schema.TaggedError<SourceInvalidData>()("
   field: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    const where = [this.row === undefined ? "" : `row ${this.row}`, this.field === undefined ? "" : `field "${this.field}"`]
+    const where = [
+      this.row === undefined ? "" : `row ${this.row}`,
+      this.field === undefined ? "" : `field "${this.field}"`
+    ]
       .filter((part) => part !== "")
       .join(", ")
     return `invalid data from ${this.source}${where === "" ? "" : ` (${where})`}: ${this.reason}`

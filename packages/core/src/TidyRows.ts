@@ -52,7 +52,11 @@ export const toArray = (rows: TidyRows): Array<TidyRow> => {
  * read or a value that is not finite.
  */
 export const fromArray = (
-  rows: ReadonlyArray<{ readonly timestamp: string | number | Date; readonly signal: SignalName; readonly value: number }>
+  rows: ReadonlyArray<{
+    readonly timestamp: string | number | Date
+    readonly signal: SignalName
+    readonly value: number
+  }>
 ): TidyRows => {
   const timestamps = new Float64Array(rows.length)
   const values = new Float64Array(rows.length)

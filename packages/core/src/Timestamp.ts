@@ -15,7 +15,13 @@ const digits = (text: string, at: number, count: number): number => {
 }
 
 const daysInMonth = (year: number, month: number): number =>
-  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31
 
 /**
  * Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]][Z|±HH:MM]` (a space may stand for `T`) into
@@ -48,7 +54,7 @@ export const parse = (text: string): number => {
         at++
         let scale = 100
         const first = at
-        while (at < length && digit(text, at) === digit(text, at)) {
+        while (at < length && !Number.isNaN(digit(text, at))) {
           millis += digit(text, at) * scale
           scale /= 10
           at++

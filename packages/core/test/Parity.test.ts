@@ -1,6 +1,6 @@
-import { describe, expect, it } from "@effect/vitest"
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Partition from "../src/Partition.ts"
 import * as Resample from "../src/Resample.ts"
@@ -66,7 +66,9 @@ describe("parity with the pandas reference", () => {
             if (statistic === "mean" || statistic === "std") {
               const error = relativeError(row.value, expected.value)
               worst = Math.max(worst, error)
-              expect(error, `${row.timestamp} ${row.signal}: ${row.value} vs ${expected.value}`).toBeLessThanOrEqual(1e-9)
+              expect(error, `${row.timestamp} ${row.signal}: ${row.value} vs ${expected.value}`).toBeLessThanOrEqual(
+                1e-9
+              )
             } else {
               expect(row.value, `${row.timestamp} ${row.signal}`).toBe(expected.value)
             }
@@ -78,7 +80,10 @@ describe("parity with the pandas reference", () => {
 
   it.effect("a DST day in Europe/Berlin has 138 (spring) and 150 (autumn) windows", () =>
     Effect.gen(function* () {
-      for (const [name, count] of [["dst-spring", 138], ["dst-autumn", 150]] as const) {
+      for (const [name, count] of [
+        ["dst-spring", 138],
+        ["dst-autumn", 150]
+      ] as const) {
         const fixture = fixtures.find((candidate) => candidate.name === name)!
         const { windows } = yield* transform(fixture, [SampleFrame.fromRows(fixture.input, fixture.variables)])
         expect(windows.grid.count).toBe(count)

@@ -38,7 +38,9 @@ describe("Partition", () => {
 
   it.effect("decoding unknown input names the wrong field", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Schema.decodeUnknownEffect(Partition.Partition)({ day: "2024-02-30", timeZone: "UTC" }))
+      const error = yield* Effect.flip(
+        Schema.decodeUnknownEffect(Partition.Partition)({ day: "2024-02-30", timeZone: "UTC" })
+      )
       expect(error.message).toContain('expected a calendar day YYYY-MM-DD, got "2024-02-30"')
       expect(error.message).toContain('["day"]')
     })

@@ -31,7 +31,8 @@ const expectedRows = (frame: SampleFrame.SampleFrame, partition: Partition.Parti
     Unpivot.unpivot(Resample.resample(frame, { range: Partition.range(partition), variables: defaultVariables }))
   )
 
-const layers = (frame: SampleFrame.SampleFrame) => Layer.merge(MemorySource.layer(frame, { chunkSize: 100 }), MemorySink.layer())
+const layers = (frame: SampleFrame.SampleFrame) =>
+  Layer.merge(MemorySource.layer(frame, { chunkSize: 100 }), MemorySink.layer())
 
 describe("Pipeline", () => {
   it.effect("a run writes the day's rows and reports what it did", () =>
@@ -63,7 +64,10 @@ describe("Pipeline", () => {
     Effect.gen(function* () {
       const { memory, sink } = MemorySink.make()
       const run = (frame: SampleFrame.SampleFrame) =>
-        Pipeline.run(day1).pipe(Effect.provideService(Source, MemorySource.make(frame)), Effect.provideService(Sink, sink))
+        Pipeline.run(day1).pipe(
+          Effect.provideService(Source, MemorySource.make(frame)),
+          Effect.provideService(Sink, sink)
+        )
       yield* run(twoDays)
       // The source loses the first window's samples and changes one value.
       const changed = SampleFrame.slice(twoDays, 10, twoDays.length)
@@ -79,14 +83,17 @@ describe("Pipeline", () => {
   it.effect("a failing source leaves the sink untouched", () =>
     Effect.gen(function* () {
       const { memory, sink } = MemorySink.make()
-      yield* Pipeline.run(day1).pipe(Effect.provideService(Source, MemorySource.make(twoDays)), Effect.provideService(Sink, sink))
+      yield* Pipeline.run(day1).pipe(
+        Effect.provideService(Source, MemorySource.make(twoDays)),
+        Effect.provideService(Sink, sink)
+      )
       const before = yield* memory.rows
       const failing = Source.of({
         name: "flaky",
         extract: (request) =>
-          MemorySource.make(SampleFrame.slice(twoDays, 0, 700)).extract(request).pipe(
-            Stream.concat(Stream.fail(new SourceUnavailable({ source: "flaky", reason: "connection reset" })))
-          )
+          MemorySource.make(SampleFrame.slice(twoDays, 0, 700))
+            .extract(request)
+            .pipe(Stream.concat(Stream.fail(new SourceUnavailable({ source: "flaky", reason: "connection reset" }))))
       })
       const error = yield* Pipeline.run(day1).pipe(
         Effect.provideService(Source, failing),
@@ -114,7 +121,11 @@ describe("Pipeline", () => {
             yield* Effect.sleep(5)
             running--
             if (request.partition.day === failOn) {
-              return yield* new SinkLoadFailed({ sink: "guarded", partition: request.partition.day, reason: "disk full" })
+              return yield* new SinkLoadFailed({
+                sink: "guarded",
+                partition: request.partition.day,
+                reason: "disk full"
+              })
             }
             return yield* sink.load(request)
           })

@@ -49,7 +49,8 @@ const naive = (c: Case) => {
       std: n < 2 ? Number.NaN : Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1))
     }
     for (const statistic of allStatistics) {
-      if (!Number.isNaN(stats[statistic])) rows.push({ timestamp, signal: `${variable}_${statistic}`, value: stats[statistic] })
+      if (!Number.isNaN(stats[statistic]))
+        rows.push({ timestamp, signal: `${variable}_${statistic}`, value: stats[statistic] })
     }
   }
   return rows.sort((a, b) => a.timestamp - b.timestamp || (a.signal < b.signal ? -1 : 1))
@@ -58,7 +59,9 @@ const naive = (c: Case) => {
 const frameOf = (c: Case, order: ReadonlyArray<number> = c.timestamps.map((_, i) => i)) =>
   SampleFrame.make(
     Float64Array.from(order, (i) => c.timestamps[i]!),
-    Object.fromEntries(variables.map((variable, v) => [variable, Float64Array.from(order, (i) => c.columns[v]![i] ?? Number.NaN)]))
+    Object.fromEntries(
+      variables.map((variable, v) => [variable, Float64Array.from(order, (i) => c.columns[v]![i] ?? Number.NaN)])
+    )
   )
 
 const ours = (c: Case, frames: ReadonlyArray<SampleFrame.SampleFrame>) => {
@@ -126,11 +129,16 @@ const expectSameRows = (
   expected: ReadonlyArray<{ timestamp: number; signal: string; value: number }>,
   tolerance: number
 ) => {
-  expect(actual.map((row) => `${row.timestamp} ${row.signal}`)).toEqual(expected.map((row) => `${row.timestamp} ${row.signal}`))
+  expect(actual.map((row) => `${row.timestamp} ${row.signal}`)).toEqual(
+    expected.map((row) => `${row.timestamp} ${row.signal}`)
+  )
   actual.forEach((row, i) => {
     const reference = expected[i]!.value
     if (row.signal.endsWith("_mean") || row.signal.endsWith("_std")) {
-      expect(close(row.value, reference, tolerance), `${row.signal} at ${row.timestamp}: ${row.value} vs ${reference}`).toBe(true)
+      expect(
+        close(row.value, reference, tolerance),
+        `${row.signal} at ${row.timestamp}: ${row.value} vs ${reference}`
+      ).toBe(true)
     } else {
       expect(row.value).toBe(reference)
     }
@@ -222,21 +230,31 @@ describe("Resample + Unpivot, property-based", () => {
 
   it("give a constant series a std of exactly 0", () => {
     fc.assert(
-      fc.property(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.integer({ min: 2, max: 600 }), (x, n) => {
-        const partition = Partition.make("2024-01-01")
-        const { start } = Partition.range(partition)
-        const frame = SampleFrame.make(Float64Array.from({ length: n }, (_, i) => start + i * 1000), {
-          power: new Float64Array(n).fill(x)
-        })
-        const windows = Resample.resample(frame, { range: Partition.range(partition), variables: ["power" as Variable] })
-        const column = windows.columns.power!
-        for (let w = 0; w < windows.grid.count; w++) {
-          if (column.count[w]! >= 2) {
-            expect(column.std[w]).toBe(0)
-            expect(column.mean[w]! === x, `mean ${column.mean[w]} of a constant ${x}`).toBe(true)
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }),
+        fc.integer({ min: 2, max: 600 }),
+        (x, n) => {
+          const partition = Partition.make("2024-01-01")
+          const { start } = Partition.range(partition)
+          const frame = SampleFrame.make(
+            Float64Array.from({ length: n }, (_, i) => start + i * 1000),
+            {
+              power: new Float64Array(n).fill(x)
+            }
+          )
+          const windows = Resample.resample(frame, {
+            range: Partition.range(partition),
+            variables: ["power" as Variable]
+          })
+          const column = windows.columns.power!
+          for (let w = 0; w < windows.grid.count; w++) {
+            if (column.count[w]! >= 2) {
+              expect(column.std[w]).toBe(0)
+              expect(column.mean[w]! === x, `mean ${column.mean[w]} of a constant ${x}`).toBe(true)
+            }
           }
         }
-      })
+      )
     )
   })
 })
@@ -255,7 +273,10 @@ describe("Resample", () => {
   it("keeps 1e-9 relative accuracy where a plain sum of squares loses every digit", () => {
     // Values 1e9 + k * 1e-3: the exact sample std of k = 0..9 scaled by 1e-3 is sqrt(55/6) * 1e-3.
     const xs = Array.from({ length: 10 }, (_, k) => 1e9 + k * 1e-3)
-    const frame = SampleFrame.make(Float64Array.from(xs, (_, k) => range.start + k * 60_000), { power: Float64Array.from(xs) })
+    const frame = SampleFrame.make(
+      Float64Array.from(xs, (_, k) => range.start + k * 60_000),
+      { power: Float64Array.from(xs) }
+    )
     const windows = Resample.resample(frame, { range, variables: [power] })
     // The exact std of the doubles actually stored, from their exact differences to the first.
     const deltas = xs.map((x) => x - xs[0]!)

@@ -30,7 +30,10 @@ describe("SampleFrame", () => {
   })
 
   it("chunks and concatenates without changing the samples", () => {
-    const frame = SampleFrame.make(Float64Array.from({ length: 10 }, (_, i) => i), { power: Float64Array.from({ length: 10 }, (_, i) => i * 2) })
+    const frame = SampleFrame.make(
+      Float64Array.from({ length: 10 }, (_, i) => i),
+      { power: Float64Array.from({ length: 10 }, (_, i) => i * 2) }
+    )
     const chunks = SampleFrame.chunks(frame, 3)
     expect(chunks.map((chunk) => chunk.length)).toEqual([3, 3, 3, 1])
     const whole = SampleFrame.concat(chunks, ["power" as Variable, "wind_speed" as Variable])
@@ -66,8 +69,8 @@ describe("TidyRows", () => {
   })
 
   it("refuses a value that is not finite", () => {
-    expect(() =>
-      TidyRows.fromArray([{ timestamp: 0, signal: "power_mean" as SignalName, value: Number.NaN }])
-    ).toThrow("row 0: value NaN is not finite")
+    expect(() => TidyRows.fromArray([{ timestamp: 0, signal: "power_mean" as SignalName, value: Number.NaN }])).toThrow(
+      "row 0: value NaN is not finite"
+    )
   })
 })
