@@ -9,7 +9,7 @@
  */
 import type { TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
-import { defaultStatistics, type Statistic, type Variable } from "./Signal.ts"
+import { defaultStatistics, type SignalName, type Statistic, signalName, type Variable } from "./Signal.ts"
 import * as Window from "./Window.ts"
 
 export interface ResampleOptions {
@@ -34,11 +34,20 @@ export interface VariableWindows {
   readonly std: Float64Array
 }
 
+/** One output signal: a variable's statistic. */
+export interface Series {
+  readonly signal: SignalName
+  readonly variable: Variable
+  readonly statistic: Statistic
+}
+
 /** The result of resampling one partition. */
 export interface Windows {
   readonly grid: Window.WindowGrid
   readonly variables: ReadonlyArray<Variable>
   readonly statistics: ReadonlyArray<Statistic>
+  /** Every (variable, statistic) asked for, sorted by signal name: the order of the tidy rows. */
+  readonly series: ReadonlyArray<Series>
   readonly columns: { readonly [variable: string]: VariableWindows }
   /** Samples inside the partition. */
   readonly samples: number
@@ -51,6 +60,8 @@ export interface Windows {
 }
 
 // Per window and variable, six slots: count, shift, sum(x - shift), sum((x - shift)^2), min, max.
+// Each slot is a column of one entry per window, so `result` turns the columns into statistics in
+// place (sum becomes mean, squares become std) and hands out views: no copy, no allocation.
 const COUNT = 0
 const SHIFT = 1
 const SUM = 2
@@ -58,6 +69,40 @@ const SQUARES = 3
 const MIN = 4
 const MAX = 5
 const SLOTS = 6
+
+interface Shape {
+  readonly variables: ReadonlyArray<Variable>
+  readonly statistics: ReadonlyArray<Statistic>
+  readonly series: ReadonlyArray<Series>
+}
+
+// A pipeline resamples many partitions of one shape: work out its sorted series once.
+const shapes = new Map<string, Shape>()
+
+const shapeOf = (variables: ReadonlyArray<Variable>, statistics: ReadonlyArray<Statistic>): Shape => {
+  const key = `${variables.join(",")}|${statistics.join(",")}`
+  let shape = shapes.get(key)
+  if (shape === undefined) {
+    const uniqueVariables = [...new Set(variables)]
+    const uniqueStatistics = [...new Set(statistics)]
+    shape = {
+      variables: uniqueVariables,
+      statistics: uniqueStatistics,
+      series: uniqueVariables
+        .flatMap((variable) =>
+          uniqueStatistics.map((statistic) => ({ signal: signalName(variable, statistic), variable, statistic }))
+        )
+        .sort((a, b) => (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0))
+    }
+    if (shapes.size < 256) shapes.set(key, shape)
+  }
+  return shape
+}
+
+// Scratch space for the segments of the chunk being added, shared by all resamplers: `add` runs
+// to completion synchronously, so no two chunks ever use it at once.
+// Allocated on first use: importing the module allocates nothing.
+let segmentScratch = { window: new Int32Array(0), end: new Int32Array(0) }
 
 /**
  * A resampler for one partition. `add` takes the partition's samples chunk by chunk, in any order;
@@ -68,8 +113,10 @@ export class Resampler {
   readonly grid: Window.WindowGrid
   readonly variables: ReadonlyArray<Variable>
   readonly statistics: ReadonlyArray<Statistic>
-  private readonly accumulators: Array<Float64Array>
-  private windowIndex = new Int32Array(0)
+  readonly series: ReadonlyArray<Series>
+  // All variables' slots in one buffer: slot k of window w of variable v is at (v * SLOTS + k) * count + w.
+  private readonly accumulators: Float64Array
+  private finished: Windows | undefined
   private samples = 0
   private ignored = 0
   private duplicates = 0
@@ -80,90 +127,143 @@ export class Resampler {
 
   constructor(options: ResampleOptions) {
     this.grid = Window.grid(options.range, options.every ?? Window.defaultWindowLength)
-    this.variables = [...new Set(options.variables)]
-    this.statistics = [...new Set(options.statistics ?? defaultStatistics)]
-    this.accumulators = this.variables.map(() => new Float64Array(this.grid.count * SLOTS))
+    const shape = shapeOf(options.variables, options.statistics ?? defaultStatistics)
+    this.variables = shape.variables
+    this.statistics = shape.statistics
+    this.series = shape.series
+    this.accumulators = new Float64Array(this.variables.length * this.grid.count * SLOTS)
   }
 
   /** Adds a chunk of samples. */
   add(frame: SampleFrame): this {
     const length = frame.length
+    if (this.finished !== undefined) throw new Error("Resampler.add after result: a resampler is for one partition")
     if (length === 0) return this
-    if (this.windowIndex.length < length)
-      this.windowIndex = new Int32Array(Math.max(length, this.windowIndex.length * 2))
-    const windowIndex = this.windowIndex
-    const timestamps = frame.timestamps
-    const { start, end, every } = this.grid
+    const segments = this.segment(frame.timestamps, length)
+    this.timestampChunks.push(frame.timestamps)
+    if (segments === 0) return this
+    for (let v = 0; v < this.variables.length; v++) {
+      const column = frame.columns[this.variables[v]!]
+      if (column !== undefined) {
+        accumulate(
+          this.accumulators,
+          v * SLOTS * this.grid.count,
+          this.grid.count,
+          segmentScratch.window,
+          segmentScratch.end,
+          segments,
+          column
+        )
+      }
+    }
+    return this
+  }
+
+  /**
+   * Cuts a chunk into segments of consecutive samples that fall in the same window (a sorted day
+   * has one segment per window; unsorted input has more, and gives the same result). Counts the
+   * samples inside and outside the partition and the duplicates on the way.
+   */
+  private segment(timestamps: Float64Array, length: number): number {
+    if (segmentScratch.window.length < length) {
+      const size = Math.max(length, segmentScratch.window.length * 2)
+      segmentScratch = { window: new Int32Array(size), end: new Int32Array(size) }
+    }
+    const segmentWindow = segmentScratch.window
+    const segmentEnd = segmentScratch.end
+    const { every, start } = this.grid
+    const span = this.grid.end - start
+    let segments = 0
+    let current = -2
     let inside = 0
     let latest = this.latest
     let ordered = this.ordered
     let duplicates = 0
+    // The current window's bounds (offsets from the start): a sample inside them needs no division.
+    let low = 0
+    let high = -1
     for (let i = 0; i < length; i++) {
       const t = timestamps[i]!
-      if (t >= start && t < end) {
-        windowIndex[i] = Math.floor((t - start) / every)
+      const offset = t - start
+      let w = current
+      if (!(offset >= low && offset < high)) {
+        // NaN offsets fail both tests and are ignored with the samples outside.
+        if (offset >= 0 && offset < span) {
+          w = Math.floor(offset / every)
+          low = w * every
+          high = Math.min(low + every, span)
+        } else {
+          w = -1
+          low = 0
+          high = -1
+        }
+      }
+      if (w >= 0) {
         inside++
         if (t > latest) latest = t
         else if (t === latest) duplicates++
         else ordered = false
-      } else {
-        windowIndex[i] = -1
+      }
+      if (w !== current) {
+        if (segments > 0) segmentEnd[segments - 1] = i
+        segmentWindow[segments++] = w
+        current = w
       }
     }
+    segmentEnd[segments - 1] = length
     this.samples += inside
     this.ignored += length - inside
     this.latest = latest
     this.duplicates += duplicates
     this.ordered = ordered
-    this.timestampChunks.push(timestamps)
-    if (inside === 0) return this
-    for (let v = 0; v < this.variables.length; v++) {
-      const column = frame.columns[this.variables[v]!]
-      if (column !== undefined) accumulate(this.accumulators[v]!, windowIndex, column, length)
-    }
-    return this
+    return inside === 0 ? 0 : segments
   }
 
-  /** The windows of everything added so far. */
+  /** The windows of everything added; after it the resampler takes no more input. */
   result(): Windows {
+    if (this.finished !== undefined) return this.finished
     const windows = this.grid.count
     const columns: Record<string, VariableWindows> = {}
     const hasData = new Uint8Array(windows)
+    const slots = this.accumulators
     for (let v = 0; v < this.variables.length; v++) {
-      const accumulator = this.accumulators[v]!
-      const count = new Float64Array(windows)
-      const mean = new Float64Array(windows)
-      const min = new Float64Array(windows)
-      const max = new Float64Array(windows)
-      const std = new Float64Array(windows)
-      for (let w = 0, at = 0; w < windows; w++, at += SLOTS) {
-        const n = accumulator[at + COUNT]!
-        count[w] = n
+      const base = v * SLOTS * windows
+      const column = (slot: number) => slots.subarray(base + slot * windows, base + (slot + 1) * windows)
+      const count = column(COUNT)
+      const shift = column(SHIFT)
+      const mean = column(SUM)
+      const std = column(SQUARES)
+      const min = column(MIN)
+      const max = column(MAX)
+      for (let w = 0; w < windows; w++) {
+        const n = count[w]!
         if (n === 0) {
           mean[w] = min[w] = max[w] = std[w] = Number.NaN
           continue
         }
         hasData[w] = 1
-        const sum = accumulator[at + SUM]!
-        mean[w] = accumulator[at + SHIFT]! + sum / n
-        min[w] = accumulator[at + MIN]!
-        max[w] = accumulator[at + MAX]!
-        std[w] = n < 2 ? Number.NaN : Math.sqrt(Math.max(0, (accumulator[at + SQUARES]! - (sum * sum) / n) / (n - 1)))
+        const sum = mean[w]!
+        const squares = std[w]!
+        mean[w] = shift[w]! + sum / n
+        std[w] = n < 2 ? Number.NaN : Math.sqrt(Math.max(0, (squares - (sum * sum) / n) / (n - 1)))
       }
       columns[this.variables[v]!] = { count, mean, min, max, std }
     }
     let windowsWithData = 0
     for (let w = 0; w < windows; w++) windowsWithData += hasData[w]!
-    return {
+    this.finished = {
       grid: this.grid,
       variables: this.variables,
       statistics: this.statistics,
+      series: this.series,
       columns,
       samples: this.samples,
       ignored: this.ignored,
       duplicates: this.ordered ? this.duplicates : this.countDuplicates(),
       windowsWithData
     }
+    this.timestampChunks.length = 0
+    return this.finished
   }
 
   private countDuplicates(): number {
@@ -183,28 +283,59 @@ export class Resampler {
   }
 }
 
-// The hot loop: one pass over a column, bucketing by the precomputed window index.
-const accumulate = (accumulator: Float64Array, windowIndex: Int32Array, column: Float64Array, length: number) => {
-  for (let i = 0; i < length; i++) {
-    const w = windowIndex[i]!
-    const x = column[i]!
-    // Skips samples outside the partition, NaN and ±Infinity (x - x is NaN for all three).
-    if (w < 0 || x - x !== 0) continue
-    const at = w * SLOTS
-    const n = accumulator[at]!
-    if (n === 0) {
-      accumulator[at] = 1
-      accumulator[at + SHIFT] = x
-      accumulator[at + MIN] = x
-      accumulator[at + MAX] = x
+// The hot loop: per segment (a run of samples in one window), the window's sums live in locals.
+const accumulate = (
+  slots: Float64Array,
+  base: number,
+  windows: number,
+  segmentWindow: Int32Array,
+  segmentEnd: Int32Array,
+  segments: number,
+  column: Float64Array
+) => {
+  const countAt = base + COUNT * windows
+  const shiftAt = base + SHIFT * windows
+  const sumAt = base + SUM * windows
+  const squaresAt = base + SQUARES * windows
+  const minAt = base + MIN * windows
+  const maxAt = base + MAX * windows
+  let i = 0
+  for (let s = 0; s < segments; s++) {
+    const end = segmentEnd[s]!
+    const w = segmentWindow[s]!
+    if (w < 0) {
+      i = end
       continue
     }
-    const d = x - accumulator[at + SHIFT]!
-    accumulator[at] = n + 1
-    accumulator[at + SUM]! += d
-    accumulator[at + SQUARES]! += d * d
-    if (x < accumulator[at + MIN]!) accumulator[at + MIN] = x
-    else if (x > accumulator[at + MAX]!) accumulator[at + MAX] = x
+    let n = slots[countAt + w]!
+    if (n === 0) {
+      // The window's first valid value is its shift. `x - x` is NaN for NaN and ±Infinity: skipped.
+      while (i < end && column[i]! - column[i]! !== 0) i++
+      if (i === end) continue
+      const first = column[i++]!
+      slots[shiftAt + w] = slots[minAt + w] = slots[maxAt + w] = first
+      n = 1
+    }
+    const shift = slots[shiftAt + w]!
+    let sum = slots[sumAt + w]!
+    let squares = slots[squaresAt + w]!
+    let min = slots[minAt + w]!
+    let max = slots[maxAt + w]!
+    for (; i < end; i++) {
+      const x = column[i]!
+      if (x - x !== 0) continue
+      const d = x - shift
+      n++
+      sum += d
+      squares += d * d
+      if (x < min) min = x
+      if (x > max) max = x
+    }
+    slots[countAt + w] = n
+    slots[sumAt + w] = sum
+    slots[squaresAt + w] = squares
+    slots[minAt + w] = min
+    slots[maxAt + w] = max
   }
 }
 

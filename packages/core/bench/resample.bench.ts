@@ -1,0 +1,125 @@
+/**
+ * Resample and Resample + Unpivot over a year of 1-minute samples of three variables, through
+ * the library's real API: one partition per day, each day arriving as frames (chunks), default
+ * statistics. Prints input values per second and peak memory. Run: `npm run bench -w @delfos/etl`.
+ */
+import { cpus } from "node:os"
+import * as Partition from "../src/Partition.ts"
+import * as Resample from "../src/Resample.ts"
+import * as SampleFrame from "../src/SampleFrame.ts"
+import { knownVariables } from "../src/Signal.ts"
+import * as Unpivot from "../src/Unpivot.ts"
+
+const minutesPerYear = 525_600
+const variables = knownVariables
+
+/**
+ * A year of minutes from 2023-01-01 (365 days) for one turbine, 0.5% of values missing. `shape`
+ * "turbine" is SCADA-like: wind an autocorrelated process with a daily pattern, power from a power
+ * curve, temperature a daily cycle with noise. "uniform" is independent uniform noise in every
+ * variable: the worst case for the min/max branches.
+ */
+const makeYear = (seed: number, shape: "turbine" | "uniform" = "turbine"): SampleFrame.SampleFrame => {
+  let state = seed
+  const random = () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 4_294_967_296
+  }
+  const start = Date.UTC(2023, 0, 1)
+  const timestamps = Float64Array.from({ length: minutesPerYear }, (_, i) => start + i * 60_000)
+  const wind = new Float64Array(minutesPerYear)
+  let gust = 0
+  for (let i = 0; i < minutesPerYear; i++) {
+    gust = 0.95 * gust + 0.6 * (random() - 0.5)
+    const daily = 7 + 2 * Math.sin(((i % 1440) / 1440) * 2 * Math.PI)
+    wind[i] = shape === "uniform" ? 25 * random() : Math.max(0, daily + 4 * gust)
+  }
+  const powerCurve = (v: number) => (v < 3 || v > 25 ? 0 : v >= 12 ? 5000 : 5000 * ((v - 3) / 9) ** 3)
+  const missing = (column: Float64Array) => {
+    for (let i = 0; i < minutesPerYear; i++) if (random() < 0.005) column[i] = Number.NaN
+    return column
+  }
+  return SampleFrame.make(timestamps, {
+    wind_speed: missing(wind.slice()),
+    power: missing(
+      Float64Array.from(wind, (v) => (shape === "uniform" ? 5000 * random() : powerCurve(v) * (0.98 + 0.04 * random())))
+    ),
+    ambient_temperature: missing(
+      Float64Array.from(wind, (_, i) =>
+        shape === "uniform" ? 40 * random() : 20 + 5 * Math.sin((i / 1440) * 2 * Math.PI) + 0.3 * (random() - 0.5)
+      )
+    )
+  })
+}
+
+/** The year cut into daily partitions, each day's samples as frames of `chunk` (views, no copy). */
+const partitionsOf = (year: SampleFrame.SampleFrame, chunk: number) =>
+  Partition.days(Partition.Day.make("2023-01-01"), Partition.Day.make("2023-12-31")).map((day, d) => {
+    const partition = { day, timeZone: Partition.utc }
+    return {
+      range: Partition.range(partition),
+      frames: SampleFrame.chunks(SampleFrame.slice(year, d * 1440, (d + 1) * 1440), chunk)
+    }
+  })
+
+type Day = ReturnType<typeof partitionsOf>[number]
+
+let sink = 0
+const runYear = (days: ReadonlyArray<Day>, unpivot: boolean) => {
+  for (const { frames, range } of days) {
+    const resampler = Resample.make({ range, variables })
+    for (const frame of frames) resampler.add(frame)
+    const windows = resampler.result()
+    sink += unpivot ? Unpivot.unpivot(windows).length : windows.windowsWithData
+  }
+}
+
+let peakRss = 0
+const sampleMemory = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+}
+
+const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const measure = (label: string, years: ReadonlyArray<ReadonlyArray<Day>>, unpivot: boolean, runs: number) => {
+  // Warm up until the JIT has settled: ~30 partition-years.
+  for (let i = 0; i < Math.ceil(30 / years.length); i++) for (const year of years) runYear(year, unpivot)
+  const times: Array<number> = []
+  for (let r = 0; r < runs; r++) {
+    const started = performance.now()
+    for (const year of years) runYear(year, unpivot)
+    times.push(performance.now() - started)
+    sampleMemory()
+  }
+  const ms = median(times)
+  const values = years.length * minutesPerYear * variables.length
+  return { label, ms, valuesPerSecond: values / (ms / 1000) }
+}
+
+const years = process.argv.includes("--quick") ? 2 : 10
+console.log(`node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}`)
+const one = [partitionsOf(makeYear(1), 1440)]
+const oneChunked = [partitionsOf(makeYear(1), 100)]
+const uniform = [partitionsOf(makeYear(1, "uniform"), 1440)]
+sampleMemory()
+const results = [
+  measure("Resample, 1 year (365 partitions, one frame each)", one, false, 15),
+  measure("Resample + Unpivot, 1 year", one, true, 15),
+  measure("Resample + Unpivot, 1 year, frames of 100 samples", oneChunked, true, 15),
+  measure("Resample, 1 year of uniform noise (worst case)", uniform, false, 15),
+  measure("Resample + Unpivot, 1 year of uniform noise (worst case)", uniform, true, 15)
+]
+const many = Array.from({ length: years }, (_, s) => partitionsOf(makeYear(s + 2), 1440))
+sampleMemory()
+results.push(
+  measure(`Resample, ${years} series`, many, false, 5),
+  measure(`Resample + Unpivot, ${years} series`, many, true, 5)
+)
+
+console.log("\n| workload | median time | input values/s |")
+console.log("|---|---:|---:|")
+for (const { label, ms, valuesPerSecond } of results) {
+  console.log(`| ${label} | ${ms.toFixed(1)} ms | ${(valuesPerSecond / 1e6).toFixed(1)} M |`)
+}
+console.log(`\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (includes the ${years + 3} generated years of input, ${(((years + 3) * minutesPerYear * 4 * 8) / 2 ** 20).toFixed(0)} MiB)`)
+if (sink < 0) console.log(sink)
