@@ -121,5 +121,7 @@ console.log("|---|---:|---:|")
 for (const { label, ms, valuesPerSecond } of results) {
   console.log(`| ${label} | ${ms.toFixed(1)} ms | ${(valuesPerSecond / 1e6).toFixed(1)} M |`)
 }
-console.log(`\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (includes the ${years + 3} generated years of input, ${(((years + 3) * minutesPerYear * 4 * 8) / 2 ** 20).toFixed(0)} MiB)`)
+console.log(
+  `\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB (includes the ${years + 3} generated years of input, ${(((years + 3) * minutesPerYear * 4 * 8) / 2 ** 20).toFixed(0)} MiB)`
+)
 if (sink < 0) console.log(sink)

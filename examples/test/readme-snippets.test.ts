@@ -1,0 +1,31 @@
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const root = join(import.meta.dirname, "..", "..")
+// Written inside examples/ so that `@delfos/etl` resolves to the built workspace package.
+const scratch = mkdtempSync(join(import.meta.dirname, "..", ".snippets-"))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+const snippets = (readme: string) =>
+  [...readFileSync(join(root, readme), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!)
+
+describe("the core README's snippets run", () => {
+  const blocks = snippets("packages/core/README.md")
+
+  it("has snippets", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3)
+  })
+
+  blocks.forEach((code, i) => {
+    it(`snippet ${i + 1}`, async () => {
+      const file = join(scratch, `snippet-${i + 1}.ts`)
+      writeFileSync(file, code)
+      const { stderr } = await run(process.execPath, [file], { cwd: scratch })
+      expect(stderr).toBe("")
+    })
+  })
+})
