@@ -1,0 +1,187 @@
+/**
+ * The fonte server: the `FonteApi` handlers over a `SensorStore`, served by Node's HTTP server.
+ * Handlers read requests themselves (`handleRaw`) so errors keep the reference's FastAPI shape
+ * and the sensors route streams its JSON a page at a time.
+ */
+
+import { createServer } from "node:http"
+import { SampleFrame, Timestamp } from "@delfos/etl"
+import { NodeHttpServer } from "@effect/platform-node"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, ManagedRuntime, Redacted, Stream } from "effect"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { FonteApi } from "./Api.ts"
+import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
+import * as Generator from "./Generator.ts"
+import * as Requests from "./Requests.ts"
+import { rowJson, SensorStore } from "./SensorStore.ts"
+
+const invalid = (error: Requests.Invalid) =>
+  HttpServerResponse.jsonUnsafe({ detail: error.detail }, { status: error.status })
+
+const encoder = new TextEncoder()
+
+const searchParams = (url: string) => new URL(url, "http://fonte").searchParams
+
+const readJson = (text: string) => (text.trim() === "" ? Requests.jsonBody("null") : Requests.jsonBody(text))
+
+const SystemHandlers = HttpApiBuilder.group(FonteApi, "system", (handlers) =>
+  handlers.handle("health", () => Effect.succeed({ status: "ok" as const }))
+)
+
+const SensorsHandlers = HttpApiBuilder.group(
+  FonteApi,
+  "sensors",
+  Effect.fn(function* (handlers) {
+    const store = yield* SensorStore
+
+    const populate = Effect.fn("fonte.populate")(function* (text: string) {
+      const body = readJson(text)
+      if (body._tag === "Invalid") return invalid(body)
+      const input = Requests.populateInput(body.value)
+      if (input._tag === "Invalid") return invalid(input)
+      const { days, seed, start } = input.value
+      const frame = Generator.generate({ start, days, seed })
+      const written = yield* Effect.orDie(store.upsert(frame))
+      return HttpServerResponse.jsonUnsafe(
+        {
+          message: `Database populated with ${written} records`,
+          details: {
+            total_records: written,
+            start: Timestamp.formatNaive(start),
+            end: Timestamp.formatNaive(start + days * 86_400_000)
+          }
+        },
+        { status: 201 }
+      )
+    })
+
+    return handlers
+      .handleRaw("list", ({ request }) =>
+        Effect.sync(() => {
+          const query = Requests.sensorsQuery(searchParams(request.url))
+          if (query._tag === "Invalid") return invalid(query)
+          const { end, format, metrics, start } = query.value
+          const pages = store.range(start, end).pipe(Stream.map((rows) => rows.map((row) => rowJson(row, metrics))))
+          if (format === "ndjson") {
+            return HttpServerResponse.stream(
+              pages.pipe(Stream.map((lines) => encoder.encode(`${lines.join("\n")}\n`))),
+              { contentType: "application/x-ndjson" }
+            )
+          }
+          // One JSON array, written a page at a time: "[" row ("," row)* "]".
+          let first = true
+          const body = pages.pipe(
+            Stream.map((lines) => {
+              const text = (first ? "" : ",") + lines.join(",")
+              first = false
+              return encoder.encode(text)
+            }),
+            Stream.prepend([encoder.encode("[")]),
+            Stream.concat(Stream.succeed(encoder.encode("]")))
+          )
+          return HttpServerResponse.stream(body, { contentType: "application/json" })
+        })
+      )
+      .handleRaw("create", ({ request }) =>
+        Effect.gen(function* () {
+          const body = readJson(yield* Effect.orDie(request.text))
+          if (body._tag === "Invalid") return invalid(body)
+          const input = Requests.sensorInput(body.value)
+          if (input._tag === "Invalid") return invalid(input)
+          const { t, values } = input.value
+          const column = (name: string) => Float64Array.of(values[name] ?? Number.NaN)
+          yield* Effect.orDie(
+            store.upsert(
+              SampleFrame.make(Float64Array.of(t), {
+                wind_speed: column("wind_speed"),
+                power: column("power"),
+                ambient_temperature: column("ambient_temperature")
+              })
+            )
+          )
+          return HttpServerResponse.jsonUnsafe(
+            {
+              timestamp: Timestamp.formatNaive(t),
+              wind_speed: values.wind_speed ?? null,
+              power: values.power ?? null,
+              ambient_temperature: values.ambient_temperature ?? null
+            },
+            { status: 201 }
+          )
+        })
+      )
+      .handleRaw("populate", ({ request }) => Effect.flatMap(Effect.orDie(request.text), populate))
+      .handleRaw("seed", ({ request }) => Effect.flatMap(Effect.orDie(request.text), populate))
+  })
+)
+
+/** The API's routes, `/openapi.json` and the `/docs` page, needing a `SensorStore`. */
+export const routes = Layer.mergeAll(
+  HttpApiBuilder.layer(FonteApi, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide([SystemHandlers, SensorsHandlers])
+  ),
+  HttpApiScalar.layer(FonteApi, { path: "/docs" })
+)
+
+export interface ServeOptions {
+  /** 8000 by default, as the reference; 0 picks a free port. */
+  readonly port?: number | undefined
+  readonly host?: string | undefined
+  /** Log each request and the listening address (off by default: a library stays quiet). */
+  readonly log?: boolean | undefined
+}
+
+/** The routes served on Node's HTTP server; exposes `HttpServer` (its address). */
+export const layerServer = (options: ServeOptions = {}) =>
+  HttpRouter.serve(routes, { disableLogger: options.log !== true, disableListenLog: options.log !== true }).pipe(
+    Layer.provideMerge(
+      NodeHttpServer.layer(createServer, { port: options.port ?? 8000, host: options.host ?? "127.0.0.1" })
+    )
+  )
+
+export interface DatabaseOptions {
+  /** A Postgres URL; without one, an embedded PGlite database (in `dataDir`, or in memory). */
+  readonly databaseUrl?: string | undefined
+  readonly dataDir?: string | undefined
+  readonly maxConnections?: number | undefined
+}
+
+/** The `SensorStore` on the given database, or on an embedded one. */
+export const layerStore = (options: DatabaseOptions = {}) => {
+  const client =
+    options.databaseUrl !== undefined
+      ? PgClient.layer({ url: Redacted.make(options.databaseUrl), maxConnections: options.maxConnections ?? 8 })
+      : Layer.unwrap(
+          Effect.gen(function* () {
+            const { maxConnections, url } = yield* EmbeddedPostgres
+            return PgClient.layer({ url: Redacted.make(url), maxConnections })
+          })
+        ).pipe(Layer.provide(EmbeddedPostgres.layer({ dataDir: options.dataDir })))
+  return SensorStore.layer.pipe(Layer.provide(client))
+}
+
+/** The whole fonte: server and store. */
+export const layer = (options: ServeOptions & DatabaseOptions = {}) =>
+  layerServer(options).pipe(Layer.provide(layerStore(options)))
+
+export interface FonteServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly port: number
+  /** Stops the server and closes the database. */
+  readonly close: () => Promise<void>
+}
+
+/** Starts the fonte server as a library call: `await createFonteServer({ port: 0 })`. */
+export const createFonteServer = async (options: ServeOptions & DatabaseOptions = {}): Promise<FonteServer> => {
+  const runtime = ManagedRuntime.make(layer(options))
+  const address = await runtime.runPromise(
+    Effect.gen(function* () {
+      return (yield* HttpServer.HttpServer).address
+    })
+  )
+  const port = address._tag === "UnixPathAddress" ? 0 : address.port
+  return { url: `http://127.0.0.1:${port}`, port, close: () => runtime.dispose() }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "tsup"
+
+export default defineConfig({
+  entry: ["src/index.ts"],
+  format: ["esm"],
+  dts: { compilerOptions: { composite: false, incremental: false } },
+  tsconfig: "tsconfig.build.json",
+  sourcemap: true,
+  clean: true,
+  target: "node22",
+  treeshake: true
+})
