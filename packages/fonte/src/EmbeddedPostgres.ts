@@ -34,7 +34,9 @@ export class EmbeddedPostgres extends Context.Service<
               const { PGlite } = await import("@electric-sql/pglite")
               const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
               const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
-              const socket = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0 })
+              // Clients use one connection, but a client reconnecting right after closing needs a second
+              // slot until the server has noticed the close.
+              const socket = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 16 })
               await socket.start()
               return { db, socket }
             },

@@ -41,8 +41,8 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 
 const columns = ["wind_speed", "power", "ambient_temperature"] as const
 
-/** Rows per page when streaming a range: a page is ~0.5 MB of JSON. */
-export const pageSize = 5000
+/** Rows per page when streaming a range: a page is ~1 MB of JSON. */
+export const pageSize = 10_000
 
 // Postgres caps a statement's parameters, not an array's length; still, one statement per
 // ~50k rows keeps a transaction's memory modest.
@@ -106,7 +106,11 @@ export class SensorStore extends Context.Service<
             const next = rows.length === pageSize && last !== undefined ? Option.some(last.t) : Option.none()
             return [[rows], next] as const
           })
-        ).pipe(Stream.filter((rows) => rows.length > 0))
+        ).pipe(
+          Stream.filter((rows) => rows.length > 0),
+          // Fetch the next page while the current one is being written out.
+          Stream.buffer({ capacity: 1 })
+        )
 
       const count = Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM data`, (rows) => rows[0]?.n ?? 0)
 
