@@ -1,12 +1,3 @@
-import { defineConfig } from "tsup"
+import { packageConfig } from "../../tsup.base.ts"
 
-export default defineConfig({
-  entry: ["src/index.ts", "src/bin.ts"],
-  format: ["esm"],
-  dts: { compilerOptions: { composite: false, incremental: false } },
-  tsconfig: "tsconfig.build.json",
-  sourcemap: true,
-  clean: true,
-  target: "node22",
-  treeshake: true
-})
+export default packageConfig(["src/index.ts", "src/bin.ts"])
