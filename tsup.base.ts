@@ -1,11 +1,14 @@
 import { defineConfig } from "tsup"
 
-/** The build every published package shares: ESM + .d.ts for Node 22+, from `entry`. */
+/**
+ * The build every published package shares: ESM for Node 22+, from `entry`. Declarations come
+ * from `scripts/build-dts.mjs` (tsc, one .d.ts per module), not from tsup's bundler.
+ */
 export const packageConfig = (entry: Array<string> = ["src/index.ts"]) =>
   defineConfig({
     entry,
     format: ["esm"],
-    dts: { compilerOptions: { composite: false, incremental: false } },
+    dts: false,
     tsconfig: "tsconfig.build.json",
     sourcemap: true,
     clean: true,

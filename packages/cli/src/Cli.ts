@@ -1,0 +1,263 @@
+/**
+ * The `delfos-etl` command line: commander parses, each command hands typed settings to one
+ * Effect program (`Commands`, `Demo`), and this module turns the outcome into output and an exit
+ * code (0 success, 1 a partition or the run failed, 2 bad usage).
+ */
+import { Command, CommanderError, Option } from "commander"
+import { Effect, Exit, Fiber } from "effect"
+import * as Commands from "./Commands.ts"
+import * as Demo from "./Demo.ts"
+import * as Failure from "./Failure.ts"
+import * as Settings from "./Settings.ts"
+
+/** Runs a program to its exit code; SIGINT/SIGTERM interrupt it (running partitions roll back). */
+const execute = async (
+  program: Effect.Effect<number, unknown>,
+  verbose: boolean,
+  interrupted: "failure" | "success" = "failure"
+): Promise<number> => {
+  const fiber = Effect.runFork(program)
+  const stop = () => {
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  process.once("SIGINT", stop)
+  process.once("SIGTERM", stop)
+  const exit = await Effect.runPromise(Fiber.await(fiber))
+  process.off("SIGINT", stop)
+  process.off("SIGTERM", stop)
+  if (Exit.isSuccess(exit)) return exit.value
+  const { code, text } = Failure.fromCause(exit.cause, verbose)
+  if (code === 130 && interrupted === "success") return Failure.exitCodes.success
+  process.stderr.write(`delfos-etl: ${text}\n`)
+  return code
+}
+
+const pipelineOptions = (command: Command): Command =>
+  command
+    .addOption(
+      new Option("--source-url <url>", "the fonte API root")
+        .env("SOURCE_API_URL")
+        .default(undefined, "http://localhost:8000/api/v1")
+    )
+    .addOption(new Option("--database-url <url>", "the target Postgres").env("DATABASE_URL"))
+    .option("--data-dir <dir>", "where the embedded database lives when no database URL is given", ".delfos")
+    .option("--variables <list>", "comma-separated variables, or all", "wind_speed,power")
+    .option("--statistics <list>", "comma-separated statistics (mean,min,max,std,count), or all", "mean,min,max,std")
+    .option("--timezone <zone>", "the IANA time zone that defines a day", "UTC")
+    .option("--every <length>", "the window length, e.g. 10min, 1h", "10min")
+    .option("--pipeline <name>", "the pipeline's name in the run ledger", "default")
+    .option("--json", "print JSON for scripts")
+    .option("--verbose", "print stack traces on unexpected failures")
+
+const examples = (lines: ReadonlyArray<string>) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join("\n")}\n`
+
+interface RunFlags extends Settings.RawOptions {
+  readonly date?: string
+  readonly from?: string
+  readonly to?: string
+}
+
+const runAction = (flags: RunFlags) =>
+  execute(
+    Effect.flatMap(Settings.read(flags), (settings) =>
+      Effect.flatMap(Settings.partitions(flags, settings.timeZone), (partitions) => Commands.run(settings, partitions))
+    ),
+    flags.verbose === true
+  )
+
+/** Builds the program; `run` resolves to the exit code. */
+export const program = (setExitCode: (code: number) => void): Command => {
+  const root = new Command("delfos-etl")
+    .description("Wind-farm sensor ETL: 1-minute samples from the fonte API to 10-minute statistics in Postgres")
+    .version("0.1.0")
+    .showHelpAfterError("(add --help for usage)")
+    .option("--date <day>", "run one day, YYYY-MM-DD (same as `run --date`)")
+  pipelineOptions(root)
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl demo",
+        "delfos-etl --date 2024-01-01",
+        "delfos-etl run --from 2024-01-01 --to 2024-01-31 --concurrency 4",
+        "delfos-etl status --json"
+      ])
+    )
+    .action(async (flags: RunFlags) => {
+      if (flags.date === undefined) {
+        root.outputHelp()
+        setExitCode(Failure.exitCodes.usage)
+        return
+      }
+      setExitCode(await runAction(flags))
+    })
+
+  pipelineOptions(
+    root
+      .command("run")
+      .description("extract, transform and load one day or a range of days")
+      .option("--date <day>", "one day, YYYY-MM-DD")
+      .option("--from <day>", "the first day of a range")
+      .option("--to <day>", "the last day of a range (included)")
+      .option("--concurrency <n>", "days run at once", "1")
+  )
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl run --date 2024-01-01",
+        "delfos-etl run --from 2024-01-01 --to 2024-12-31 --concurrency 4",
+        "delfos-etl run --date 2024-03-31 --timezone Europe/Berlin --variables all --statistics all",
+        "DATABASE_URL=postgres://localhost/alvo delfos-etl run --date 2024-01-01 --json"
+      ])
+    )
+    .action(async (flags: RunFlags) => setExitCode(await runAction(flags)))
+
+  pipelineOptions(root.command("migrate").description("create or update the target's schema"))
+    .addHelpText(
+      "after",
+      examples(["delfos-etl migrate", "delfos-etl migrate --database-url postgres://localhost/alvo"])
+    )
+    .action(async (flags: Settings.RawOptions) =>
+      setExitCode(await execute(Effect.flatMap(Settings.read(flags), Commands.migrate), flags.verbose === true))
+    )
+
+  pipelineOptions(
+    root
+      .command("status")
+      .description("the run ledger: the latest run of each day")
+      .option("--from <day>", "the first day to show")
+      .option("--to <day>", "the last day to show")
+  )
+    .addHelpText("after", examples(["delfos-etl status", "delfos-etl status --from 2024-01-01 --to 2024-01-31 --json"]))
+    .action(async (flags: RunFlags) =>
+      setExitCode(
+        await execute(
+          Effect.gen(function* () {
+            const settings = yield* Settings.read(flags)
+            const days = yield* Settings.dayBounds(flags)
+            return yield* Commands.status(settings, days)
+          }),
+          flags.verbose === true
+        )
+      )
+    )
+
+  root
+    .command("demo")
+    .description("the whole job with nothing installed: embedded fonte and target, seed, ETL, a summary")
+    .option("--days <n>", "days to seed and run", "3")
+    .option("--start-date <day>", "the first day", "2024-01-01")
+    .option("--verbose", "print stack traces on unexpected failures")
+    .addHelpText("after", examples(["delfos-etl demo", "delfos-etl demo --days 7"]))
+    .action(async (flags: { days: string; startDate: string; verbose?: boolean }) =>
+      setExitCode(
+        await execute(
+          Effect.gen(function* () {
+            const days = Number(flags.days)
+            if (!Number.isInteger(days) || days < 1 || days > 31) {
+              return yield* new Settings.UsageError({ message: `invalid --days "${flags.days}": expected 1 to 31` })
+            }
+            yield* Settings.partitions({ date: flags.startDate }, "UTC" as never)
+            return yield* Demo.demo({ days, startDate: flags.startDate })
+          }),
+          flags.verbose === true
+        )
+      )
+    )
+
+  const fonte = root.command("fonte").description("the reference fonte server")
+  fonte
+    .command("serve")
+    .description("serve the fonte API (embedded database unless --database-url)")
+    .option("--port <port>", "the port", "8000")
+    .option("--host <host>", "the address to listen on", "127.0.0.1")
+    .addOption(new Option("--database-url <url>", "the fonte's Postgres").env("FONTE_DATABASE_URL"))
+    .option("--data-dir <dir>", "where the embedded database lives", ".delfos")
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl fonte serve",
+        "delfos-etl fonte serve --port 8000 --database-url postgres://localhost/fonte"
+      ])
+    )
+    .action(async (flags: { port: string; host: string; databaseUrl?: string; dataDir: string }) => {
+      const port = Number(flags.port)
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        process.stderr.write(`delfos-etl: invalid --port "${flags.port}"\n`)
+        setExitCode(Failure.exitCodes.usage)
+        return
+      }
+      setExitCode(
+        await execute(
+          Effect.as(
+            Commands.serve({ port, host: flags.host, databaseUrl: flags.databaseUrl, dataDir: flags.dataDir }),
+            0
+          ),
+          false,
+          "success"
+        )
+      )
+    })
+
+  fonte
+    .command("seed")
+    .description("seed days of synthetic samples, through a running server or straight into a database")
+    .requiredOption("--start-date <day>", "the first day, YYYY-MM-DD")
+    .option("--days <n>", "how many days", "1")
+    .option("--seed <n>", "the generator's seed", "42")
+    .option("--url <url>", "a running fonte server", "http://localhost:8000")
+    .addOption(new Option("--database-url <url>", "seed this Postgres directly instead").env("FONTE_DATABASE_URL"))
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl fonte seed --start-date 2024-01-01 --days 10",
+        "delfos-etl fonte seed --start-date 2024-01-01 --days 10 --seed 7 --database-url postgres://localhost/fonte"
+      ])
+    )
+    .action(async (flags: { startDate: string; days: string; seed: string; url: string; databaseUrl?: string }) =>
+      setExitCode(
+        await execute(
+          Effect.gen(function* () {
+            yield* Settings.partitions({ date: flags.startDate }, "UTC" as never)
+            const days = Number(flags.days)
+            const seed = Number(flags.seed)
+            if (!Number.isInteger(days) || days < 1 || days > 366) {
+              return yield* new Settings.UsageError({ message: `invalid --days "${flags.days}": expected 1 to 366` })
+            }
+            if (!Number.isSafeInteger(seed) || seed < 0) {
+              return yield* new Settings.UsageError({
+                message: `invalid --seed "${flags.seed}": expected a whole number ≥ 0`
+              })
+            }
+            return yield* Commands.seed({
+              startDate: flags.startDate,
+              days,
+              seed,
+              url: flags.url,
+              databaseUrl: flags.databaseUrl
+            })
+          }),
+          false
+        )
+      )
+    )
+  return root
+}
+
+/** Parses `argv` (as `process.argv`) and runs the command; resolves to the exit code. */
+export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  let code = Failure.exitCodes.success as number
+  const root = program((value) => {
+    code = value
+  })
+  root.exitOverride()
+  for (const command of root.commands) command.exitOverride()
+  try {
+    await root.parseAsync([...argv])
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : Failure.exitCodes.usage
+    }
+    throw error
+  }
+  return code
+}

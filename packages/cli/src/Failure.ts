@@ -1,0 +1,43 @@
+/**
+ * Turning what went wrong into one clear line and an exit code: 2 for a command line that cannot
+ * run, 1 for a run that failed. Stack traces only with `--verbose`.
+ */
+import { Cause } from "effect"
+
+export const exitCodes = { success: 0, failed: 1, usage: 2 } as const
+
+interface Tagged {
+  readonly _tag: string
+  readonly message: string
+}
+
+const isTagged = (error: unknown): error is Tagged =>
+  typeof error === "object" && error !== null && "_tag" in error && "message" in error
+
+/** The one line for an error: its own message, which our tagged errors write for people. */
+export const line = (error: unknown): string => {
+  if (isTagged(error)) return error.message
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+/** The exit code for a failure. */
+export const exitCode = (error: unknown): number =>
+  isTagged(error) && error._tag === "UsageError" ? exitCodes.usage : exitCodes.failed
+
+/** The line and code for a failed program's cause (the first error, or the defect). */
+export const fromCause = (
+  cause: Cause.Cause<unknown>,
+  verbose: boolean
+): { readonly text: string; readonly code: number } => {
+  const error = Cause.findErrorOption(cause)
+  if (error._tag === "Some") {
+    return { text: line(error.value), code: exitCode(error.value) }
+  }
+  if (Cause.hasInterruptsOnly(cause)) return { text: "interrupted", code: 130 }
+  const defect = Cause.squash(cause)
+  return {
+    text: verbose ? Cause.pretty(cause) : `unexpected failure: ${line(defect)} (run with --verbose for details)`,
+    code: exitCodes.failed
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The options every command shares, read from flags and the environment into typed settings.
+ * Reading fails with a `UsageError` (exit code 2) that names the bad value, before any I/O.
+ */
+import { Partition, Signal, Window } from "@delfos/etl"
+import { HttpSource } from "@delfos/etl-source-http"
+import { Effect, Schema } from "effect"
+
+/** A command line that cannot be run as given: exit code 2. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String
+}) {}
+
+/** Raw option values as commander hands them over. */
+export interface RawOptions {
+  readonly sourceUrl?: string | undefined
+  readonly databaseUrl?: string | undefined
+  readonly dataDir?: string | undefined
+  readonly variables?: string | undefined
+  readonly statistics?: string | undefined
+  readonly timezone?: string | undefined
+  readonly every?: string | undefined
+  readonly pipeline?: string | undefined
+  readonly concurrency?: string | undefined
+  readonly json?: boolean | undefined
+  readonly verbose?: boolean | undefined
+}
+
+export interface Settings {
+  readonly sourceUrl: string
+  /** A Postgres URL, or none: the embedded database in `dataDir`. */
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  readonly pipeline: string
+  readonly variables: ReadonlyArray<Signal.Variable>
+  readonly statistics: ReadonlyArray<Signal.Statistic>
+  readonly timeZone: Partition.TimeZone
+  readonly every: Window.WindowLength
+  readonly concurrency: number
+  readonly json: boolean
+  readonly verbose: boolean
+}
+
+const list = (text: string) =>
+  text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+
+const usage = (message: string) => Effect.fail(new UsageError({ message }))
+
+export const variables = (text: string | undefined): Effect.Effect<ReadonlyArray<Signal.Variable>, UsageError> => {
+  if (text === undefined) return Effect.succeed(Signal.defaultVariables)
+  if (text.trim() === "all") return Effect.succeed(Signal.knownVariables)
+  const names = list(text)
+  const unknown = names.filter((name) => !Signal.knownVariables.includes(name as Signal.Variable))
+  if (names.length === 0) return usage("--variables is empty: name at least one variable, or all")
+  if (unknown.length > 0) {
+    return usage(
+      `unknown variable ${unknown.map((name) => `"${name}"`).join(", ")}: expected ${Signal.knownVariables.join(", ")} or all`
+    )
+  }
+  return Effect.succeed([...new Set(names)] as Array<Signal.Variable>)
+}
+
+export const statistics = (text: string | undefined): Effect.Effect<ReadonlyArray<Signal.Statistic>, UsageError> => {
+  if (text === undefined) return Effect.succeed(Signal.defaultStatistics)
+  if (text.trim() === "all") return Effect.succeed(Signal.statistics)
+  const names = list(text)
+  const unknown = names.filter((name) => !(Signal.statistics as ReadonlyArray<string>).includes(name))
+  if (names.length === 0) return usage("--statistics is empty: name at least one statistic, or all")
+  if (unknown.length > 0) {
+    return usage(
+      `unknown statistic ${unknown.map((name) => `"${name}"`).join(", ")}: expected ${Signal.statistics.join(", ")} or all`
+    )
+  }
+  return Effect.succeed([...new Set(names)] as Array<Signal.Statistic>)
+}
+
+const positiveInteger = (flag: string, text: string | undefined, fallback: number) => {
+  if (text === undefined) return Effect.succeed(fallback)
+  const value = Number(text)
+  return Number.isInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : usage(`invalid ${flag} "${text}": expected a whole number ≥ 1`)
+}
+
+const url = (flag: string, text: string) => {
+  try {
+    const parsed = new URL(text)
+    return Effect.succeed(parsed.toString().replace(/\/+$/, ""))
+  } catch {
+    return usage(`invalid ${flag} "${text}": expected a URL such as http://localhost:8000/api/v1`)
+  }
+}
+
+/** Reads the shared options; flags win over the environment. */
+export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Effect.Effect<Settings, UsageError> =>
+  Effect.gen(function* () {
+    const sourceUrl = yield* url("--source-url", raw.sourceUrl ?? env.SOURCE_API_URL ?? HttpSource.defaultBaseUrl)
+    const databaseUrl = raw.databaseUrl ?? (env.DATABASE_URL === "" ? undefined : env.DATABASE_URL)
+    if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      return yield* usage(`invalid --database-url: expected postgres://user@host:port/database`)
+    }
+    const timeZone = yield* Partition.decode("2000-01-01", raw.timezone ?? "UTC").pipe(
+      Effect.map((partition) => partition.timeZone),
+      Effect.mapError((error) => new UsageError({ message: error.message }))
+    )
+    const every = yield* Window.decode(raw.every ?? "10min").pipe(
+      Effect.mapError((error) => new UsageError({ message: error.message }))
+    )
+    const pipeline = raw.pipeline ?? "default"
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(pipeline)) {
+      return yield* usage(`invalid --pipeline "${pipeline}": letters, digits, . _ - (at most 63)`)
+    }
+    return {
+      sourceUrl,
+      databaseUrl,
+      dataDir: raw.dataDir ?? ".delfos",
+      pipeline,
+      variables: yield* variables(raw.variables),
+      statistics: yield* statistics(raw.statistics),
+      timeZone,
+      every,
+      concurrency: yield* positiveInteger("--concurrency", raw.concurrency, 1),
+      json: raw.json === true,
+      verbose: raw.verbose === true
+    }
+  })
+
+/** The partitions of `--date D` or `--from A --to B`. */
+export const partitions = (
+  options: { readonly date?: string | undefined; readonly from?: string | undefined; readonly to?: string | undefined },
+  timeZone: Partition.TimeZone
+): Effect.Effect<Array<Partition.Partition>, UsageError> => {
+  const fromDate = options.date ?? options.from
+  const toDate = options.date ?? options.to ?? options.from
+  if (options.date !== undefined && (options.from !== undefined || options.to !== undefined)) {
+    return usage("give either --date or --from/--to, not both")
+  }
+  if (fromDate === undefined || toDate === undefined) {
+    return usage("which days? give --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD")
+  }
+  return Partition.decodeRange(fromDate, toDate, timeZone).pipe(
+    Effect.mapError((error) => new UsageError({ message: error.message }))
+  )
+}
+
+/** `--from`/`--to` of `status`, each optional. */
+export const dayBounds = (options: {
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}): Effect.Effect<{ from?: Partition.Day; to?: Partition.Day }, UsageError> =>
+  Effect.gen(function* () {
+    const day = (text: string) =>
+      Partition.decode(text).pipe(
+        Effect.map((partition) => partition.day),
+        Effect.mapError((error) => new UsageError({ message: error.message }))
+      )
+    return {
+      ...(options.from === undefined ? {} : { from: yield* day(options.from) }),
+      ...(options.to === undefined ? {} : { to: yield* day(options.to) })
+    }
+  })

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+/** The `delfos-etl` executable: the only module with side effects. */
+import { main } from "./Cli.ts"
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`delfos-etl: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  }
+)

@@ -1,0 +1,241 @@
+/**
+ * A `Source` over the fonte sensors HTTP API (SPEC §3): one GET per partition, retried with backoff
+ * while the server is down or busy, its JSON decoded straight into frames by `SensorsJson`.
+ */
+import { type Partition, type Signal, Source, Timestamp } from "@delfos/etl"
+import { Data, Duration, Effect, Layer, Schedule, Stream } from "effect"
+import { FetchHttpClient, HttpClient, type HttpClientError, type HttpClientResponse } from "effect/http"
+import * as SensorsJson from "./SensorsJson.ts"
+
+/** The reference service's API root. */
+export const defaultBaseUrl = "http://localhost:8000/api/v1"
+
+export interface HttpSourceOptions {
+  /** The API root, without `/sensors`; `http://localhost:8000/api/v1` (the reference's) by default. */
+  readonly baseUrl?: string | undefined
+  /** Time allowed for one attempt, from sending the request to the body's last byte; 30 seconds by default. */
+  readonly timeout?: Duration.Input | undefined
+  /** Attempts after the first when the server is unreachable, slow, or answers 5xx or 429; 3 by default. */
+  readonly retries?: number | undefined
+  /** The delay before the first retry, doubled for each next one, ±20% jitter; 500 ms by default. */
+  readonly backoff?: Duration.Input | undefined
+}
+
+/** A `Retry-After` longer than this is cut to it: a server asking for hours is better reported than waited on. */
+export const maxRetryAfter = Duration.minutes(1)
+
+/**
+ * The Source, built on the `HttpClient` in context (the fetch client in `layer`; provide another,
+ * e.g. one with a proxy or a test transport, to `make`).
+ */
+export const make = (
+  options: HttpSourceOptions = {}
+): Effect.Effect<Source.Source["Service"], never, HttpClient.HttpClient> =>
+  Effect.gen(function* () {
+    // Each attempt runs in its own scope, which aborts the request when the attempt ends or times out.
+    const client = HttpClient.withScope(yield* HttpClient.HttpClient)
+    const endpoint = `${(options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, "")}/sensors`
+    const timeout = Duration.fromInputUnsafe(options.timeout ?? "30 seconds")
+    const retries = options.retries ?? 3
+    if (!(Number.isInteger(retries) && retries >= 0)) {
+      return yield* Effect.die(new RangeError(`retries must be a whole number ≥ 0, got ${retries}`))
+    }
+    const schedule = backoffSchedule(options.backoff ?? "500 millis")
+
+    const attempt = (url: string): Effect.Effect<Uint8Array, Retryable | Source.SourceRejected> =>
+      client.get(url, { acceptJson: true }).pipe(
+        Effect.flatMap((response) => bodyOf(url, response)),
+        Effect.scoped,
+        Effect.catchTag("HttpClientError", (error) => Effect.fail(failedExchange(url, error))),
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () => Effect.fail(new Retryable({ reason: `timed out after ${formatDuration(timeout)}` }))
+        })
+      )
+
+    const fetchBody = (url: string): Effect.Effect<Uint8Array, Source.SourceUnavailable | Source.SourceRejected> =>
+      attempt(url).pipe(
+        Effect.retry({ schedule, times: retries, while: (error) => error._tag === "Retryable" }),
+        Effect.catchTag("Retryable", (error) =>
+          Effect.fail(
+            new Source.SourceUnavailable({
+              source: url,
+              reason: retries === 0 ? error.reason : `${error.reason} (gave up after ${retries + 1} attempts)`,
+              ...(error.status === undefined ? {} : { status: error.status })
+            })
+          )
+        )
+      )
+
+    return Source.Source.of({
+      name: endpoint,
+      extract: ({ range, variables }) => {
+        const url = requestUrl(endpoint, range, variables)
+        // The whole body is in before decoding: a retried attempt must not repeat frames already sent.
+        return Stream.unwrap(
+          fetchBody(url).pipe(
+            Effect.flatMap((body) => Effect.fromResult(SensorsJson.decode(body, { source: url, variables, range }))),
+            Effect.map(Stream.fromIterable),
+            Effect.withSpan("HttpSource.extract", { attributes: { "url.full": url } })
+          )
+        )
+      }
+    })
+  })
+
+/** A layer providing the Source, over the platform's `fetch`. */
+export const layer = (options: HttpSourceOptions = {}): Layer.Layer<Source.Source> =>
+  Layer.effect(Source.Source, make(options)).pipe(Layer.provide(FetchHttpClient.layer))
+
+/**
+ * The request for a partition: `start_date` and `end_date` are its range's ends as the API's
+ * naive UTC timestamps. The API includes both ends, so the sample at `end` comes back too and the
+ * decoder drops it, along with anything else outside the range: the partition is exact whatever
+ * the server's rounding, and sub-second samples just before `end` are kept.
+ */
+export const requestUrl = (
+  endpoint: string,
+  range: Partition.TimeRange,
+  variables: ReadonlyArray<Signal.Variable>
+): string => {
+  const query = new URLSearchParams([
+    ["start_date", Timestamp.formatNaive(range.start)],
+    ["end_date", Timestamp.formatNaive(range.end)],
+    ...variables.map((variable) => ["metrics", variable] as [string, string])
+  ])
+  return `${endpoint}?${query}`
+}
+
+/** An attempt that failed in a way the next one may not: no answer, no answer in time, a 5xx or a 429. */
+class Retryable extends Data.TaggedError("Retryable")<{
+  readonly reason: string
+  readonly status?: number | undefined
+  readonly retryAfter?: Duration.Duration | undefined
+}> {}
+
+/** Exponential backoff with jitter, stretched to what a `Retry-After` asks for. */
+const backoffSchedule = (backoff: Duration.Input) =>
+  Schedule.exponential(backoff).pipe(
+    Schedule.jittered,
+    Schedule.setInputType<Retryable | Source.SourceRejected>(),
+    Schedule.modifyDelay(({ duration, input }) =>
+      Effect.succeed(
+        input._tag === "Retryable" && input.retryAfter !== undefined
+          ? Duration.max(duration, input.retryAfter)
+          : duration
+      )
+    )
+  )
+
+/** The bytes of a 2xx answer (the decoder reads them as they are); another status fails, with the server's words. */
+const bodyOf = (
+  url: string,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Uint8Array, Retryable | Source.SourceRejected | HttpClientError.HttpClientError> => {
+  const status = response.status
+  if (status >= 200 && status < 300) return Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer))
+  return response.text.pipe(
+    Effect.orElseSucceed(() => ""),
+    Effect.flatMap((text): Effect.Effect<never, Retryable | Source.SourceRejected> => {
+      const detail = detailOf(text)
+      if (status === 429 || status >= 500) {
+        const retryAfter = retryAfterOf(response.headers["retry-after"])
+        return Effect.fail(
+          new Retryable({ reason: `HTTP ${status}${detail === "" ? "" : `: ${detail}`}`, status, retryAfter })
+        )
+      }
+      return Effect.fail(
+        new Source.SourceRejected({ source: url, status, detail: detail === "" ? "no detail in the answer" : detail })
+      )
+    })
+  )
+}
+
+/**
+ * The server's explanation: FastAPI's `{"detail": "…"}`, or its validation errors
+ * `{"detail": [{"loc": ["query", "metrics", 0], "msg": "…", "input": "…"}]}` as
+ * `query.metrics.0: … (got "…")`, or the body's text.
+ */
+const detailOf = (text: string): string => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return excerpt(text.trim())
+  }
+  const detail = typeof json === "object" && json !== null && "detail" in json ? json.detail : json
+  if (typeof detail === "string") return detail
+  if (Array.isArray(detail)) return detail.map(validationError).join("; ")
+  return excerpt(JSON.stringify(detail))
+}
+
+const validationError = (error: unknown): string => {
+  if (typeof error !== "object" || error === null) return String(error)
+  const { input, loc, msg } = error as { loc?: unknown; msg?: unknown; input?: unknown }
+  const where = Array.isArray(loc) ? loc.join(".") : undefined
+  const what = typeof msg === "string" ? msg : JSON.stringify(error)
+  const got = input === undefined || typeof input === "object" ? "" : ` (got ${JSON.stringify(input)})`
+  return `${where === undefined ? "" : `${where}: `}${what}${got}`
+}
+
+const excerpt = (text: string): string => (text.length > 500 ? `${text.slice(0, 500)}…` : text)
+
+/** `Retry-After` as seconds or an HTTP date, capped at `maxRetryAfter`. */
+const retryAfterOf = (header: string | undefined): Duration.Duration | undefined => {
+  if (header === undefined) return undefined
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000
+  if (Number.isNaN(seconds)) return undefined
+  return Duration.min(Duration.millis(Math.max(0, seconds * 1000)), maxRetryAfter)
+}
+
+/** What went wrong on the wire, in the words of `Source`'s errors. */
+const failedExchange = (url: string, error: HttpClientError.HttpClientError): Retryable | Source.SourceRejected => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "TransportError":
+      return new Retryable({ reason: networkFailure(reason.cause) })
+    case "DecodeError":
+      return new Retryable({ reason: `the answer broke off: ${networkFailure(reason.cause)}` })
+    default:
+      // A URL fetch cannot use, say: the same request would fail again.
+      return new Source.SourceRejected({ source: url, detail: reason.message })
+  }
+}
+
+const networkCodes: { readonly [code: string]: string } = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by the server",
+  EPIPE: "connection closed by the server",
+  UND_ERR_SOCKET: "connection closed by the server",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable"
+}
+
+/** Finds a known network error code in a cause chain (fetch wraps it: `fetch failed` ← `ECONNREFUSED`). */
+const networkFailure = (cause: unknown): string => {
+  let message = "no answer"
+  for (let error = cause, depth = 0; typeof error === "object" && error !== null && depth < 8; depth++) {
+    const { code, errors } = error as { code?: unknown; errors?: unknown }
+    if (typeof code === "string" && code in networkCodes) return networkCodes[code]!
+    // Connecting to every address of a host fails as an AggregateError of each attempt's error.
+    if (Array.isArray(errors)) {
+      for (const inner of errors) {
+        const innerCode = (inner as { code?: unknown } | null)?.code
+        if (typeof innerCode === "string" && innerCode in networkCodes) return networkCodes[innerCode]!
+      }
+    }
+    if (error instanceof Error) message = error.message
+    error = (error as { cause?: unknown }).cause
+  }
+  return message
+}
+
+/** `30s`, `1.5s`, `200ms`. */
+const formatDuration = (duration: Duration.Duration): string => {
+  const millis = Duration.toMillis(duration)
+  return millis >= 1000 ? `${millis / 1000}s` : `${millis}ms`
+}
