@@ -4,9 +4,10 @@
  * code (0 success, 1 a partition or the run failed, 2 bad usage).
  */
 import { Command, CommanderError, Option } from "commander"
-import { Effect, Exit, Fiber } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Commands from "./Commands.ts"
-import * as Demo from "./Demo.ts"
 import * as Failure from "./Failure.ts"
 import * as Settings from "./Settings.ts"
 
@@ -71,6 +72,8 @@ export const program = (setExitCode: (code: number) => void): Command => {
     .description("Wind-farm sensor ETL: 1-minute samples from the fonte API to 10-minute statistics in Postgres")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)")
+    // Options after a command name belong to that command (they share names with the root's).
+    .enablePositionalOptions()
     .option("--date <day>", "run one day, YYYY-MM-DD (same as `run --date`)")
   pipelineOptions(root)
     .addHelpText(
@@ -157,6 +160,8 @@ export const program = (setExitCode: (code: number) => void): Command => {
               return yield* new Settings.UsageError({ message: `invalid --days "${flags.days}": expected 1 to 31` })
             }
             yield* Settings.partitions({ date: flags.startDate }, "UTC" as never)
+            // The demo brings the fonte server and PGlite: loaded only for it.
+            const Demo = yield* Effect.promise(() => import("./Demo.ts"))
             return yield* Demo.demo({ days, startDate: flags.startDate })
           }),
           flags.verbose === true

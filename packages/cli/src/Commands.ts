@@ -6,8 +6,10 @@
 import { Partition } from "@delfos/etl"
 import { Migrations, PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { Generator, SensorStore, Server } from "@delfos/fonte"
-import { Effect, Layer, Schema, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Database from "./Database.ts"
 import { exitCodes } from "./Failure.ts"
 import * as Progress from "./Progress.ts"
@@ -66,11 +68,6 @@ export const run = (
         `${sorted.length} partition${sorted.length === 1 ? "" : "s"}: ${sorted.length - failed.length} succeeded` +
           `${failed.length > 0 ? `, ${failed.length} failed` : ""} · ${number(rows)} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
-      for (const report of failed) {
-        yield* note(
-          `${Partition.format({ day: report.day, timeZone: report.timeZone })} failed: ${report.error?.message}\n`
-        )
-      }
     }
     return failed.length > 0 ? exitCodes.failed : exitCodes.success
   }).pipe(Effect.provide(Layer.merge(HttpSource.layer({ baseUrl: settings.sourceUrl }), targetLayer(settings))))
@@ -148,6 +145,7 @@ export const serve = (options: ServeOptions): Effect.Effect<never, unknown> =>
         ? `fonte: using the embedded database in ${options.dataDir}/fonte (give --database-url for Postgres)\n`
         : `fonte: using Postgres at ${Database.describe(options)}\n`
     )
+    const { Server } = yield* Effect.promise(() => import("@delfos/fonte"))
     return yield* Layer.launch(
       Server.layer({
         port: options.port,
@@ -175,6 +173,7 @@ export class SeedFailed extends Schema.TaggedError<SeedFailed>()("SeedFailed", {
 export const seed = (options: SeedOptions): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     if (options.databaseUrl !== undefined) {
+      const { Generator, SensorStore, Server } = yield* Effect.promise(() => import("@delfos/fonte"))
       const start = Date.parse(`${options.startDate}T00:00:00Z`)
       const written = yield* Effect.flatMap(SensorStore.SensorStore, (store) =>
         store.upsert(Generator.generate({ start, days: options.days, seed: options.seed }))

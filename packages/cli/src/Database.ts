@@ -4,10 +4,10 @@
  * with no Postgres installed.
  */
 import { Connection } from "@delfos/etl-sink-postgres"
-import { EmbeddedPostgres } from "@delfos/fonte"
 import type { PgClient } from "@effect/sql-pg"
-import { Effect, Layer } from "effect"
-import type { SqlClient } from "effect/sql"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as SqlClient from "effect/sql/SqlClient"
 import type { Settings } from "./Settings.ts"
 
 /** One line on which database a command uses. */
@@ -24,7 +24,13 @@ export const layer = (
     ? Connection.layer({ url: settings.databaseUrl, maxConnections: Math.max(2, settings.concurrency + 1) })
     : Layer.unwrap(
         Effect.gen(function* () {
-          const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
-          return Connection.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
+          // Loaded only when used: the embedded database is the fonte package's, with PGlite behind it.
+          const { EmbeddedPostgres } = yield* Effect.promise(() => import("@delfos/fonte"))
+          return Layer.unwrap(
+            Effect.gen(function* () {
+              const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
+              return Connection.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
+            })
+          ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer({ dataDir: settings.dataDir })))
         })
-      ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer({ dataDir: settings.dataDir })))
+      )

@@ -2,7 +2,7 @@
  * Turning what went wrong into one clear line and an exit code: 2 for a command line that cannot
  * run, 1 for a run that failed. Stack traces only with `--verbose`.
  */
-import { Cause } from "effect"
+import * as Cause from "effect/Cause"
 
 export const exitCodes = { success: 0, failed: 1, usage: 2 } as const
 
@@ -16,8 +16,12 @@ const isTagged = (error: unknown): error is Tagged =>
 
 /** The one line for an error: its own message, which our tagged errors write for people. */
 export const line = (error: unknown): string => {
-  if (isTagged(error)) return error.message
-  if (error instanceof Error) return error.message
+  if (isTagged(error) && error.message !== "") return error.message
+  if (typeof error === "object" && error !== null && "reason" in error && typeof error.reason === "string") {
+    return error.reason
+  }
+  if (error instanceof Error && error.message !== "") return error.message
+  if (isTagged(error)) return `${error._tag} ${JSON.stringify(error)}`
   return String(error)
 }
 

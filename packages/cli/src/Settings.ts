@@ -4,7 +4,8 @@
  */
 import { Partition, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 /** A command line that cannot be run as given: exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** The `delfos-etl` executable: the only module with side effects. */
-import { main } from "./Cli.ts"
+import module from "node:module"
+
+// Node caches compiled modules on disk: a later start skips most of the parsing.
+module.enableCompileCache?.()
+const { main } = await import("./Cli.ts")
 
 main(process.argv).then(
   (code) => {

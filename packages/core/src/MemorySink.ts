@@ -2,7 +2,9 @@
  * A `Sink` that keeps rows in memory, with the same replace-the-partition semantics as the
  * Postgres sink: for tests, demos, and apps that consume the rows themselves.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { SignalName } from "./Signal.ts"
 import { type LoadRequest, type LoadResult, Sink } from "./Sink.ts"
 import * as TidyRows from "./TidyRows.ts"

@@ -2,7 +2,8 @@
  * A `Source` over samples held in memory: for tests, demos and apps that already have the data.
  * It serves a partition's samples in frames of `chunkSize`, like a streaming source would.
  */
-import { Layer, Stream } from "effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as SampleFrame from "./SampleFrame.ts"
 import type { Variable } from "./Signal.ts"
 import { Source } from "./Source.ts"

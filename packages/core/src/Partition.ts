@@ -2,7 +2,10 @@
  * A partition is one calendar day in an IANA time zone (UTC by default): the unit the pipeline
  * extracts, transforms and loads atomically. Its instants are the half-open `[D 00:00, D+1 00:00)`.
  */
-import { DateTime, Effect, Option, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 
 const dayPattern = /^(\d{4})-(\d{2})-(\d{2})$/
 

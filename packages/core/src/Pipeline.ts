@@ -5,7 +5,10 @@
  * A partition is read to the end before anything is loaded, and loaded in one atomic call, so a
  * failure anywhere leaves the sink as it was.
  */
-import { Cause, Clock, Effect, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import * as Partition from "./Partition.ts"
 import * as Resample from "./Resample.ts"
 import type { RunReport } from "./RunReport.ts"
@@ -29,8 +32,11 @@ export interface PipelineOptions {
 
 export type PipelineError = SourceError | SinkError
 
+/** The name of a pipeline that was given none. */
+export const defaultName = "default"
+
 const settings = (options: PipelineOptions) => ({
-  name: options.name ?? "default",
+  name: options.name ?? defaultName,
   variables: options.variables ?? defaultVariables,
   statistics: options.statistics ?? defaultStatistics,
   every: options.every ?? Window.defaultWindowLength

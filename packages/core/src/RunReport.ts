@@ -2,7 +2,7 @@
  * What one run of one partition did: what was read, computed and written, how long it took, and
  * the error when it failed. The CLI prints it, a ledger stores it.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { Day, TimeZone } from "./Partition.ts"
 import { IsoTimestamp } from "./Sample.ts"
 

@@ -3,7 +3,7 @@
  * `null` for a missing value. Rows are the exchange format at the edges; the core works on
  * `SampleFrame`s.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { knownVariables, type Variable } from "./Signal.ts"
 import * as Timestamp from "./Timestamp.ts"
 

@@ -2,7 +2,7 @@
  * The names of the data: a sensor `Variable` (`wind_speed`), a `Statistic` computed over a window
  * (`mean`), and the `SignalName` of their combination in the tidy output (`wind_speed_mean`).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 const identifier = /^[a-z][a-z0-9_]*$/
 

@@ -6,7 +6,9 @@
  * `rows`: rows it had there and `rows` lacks are removed, so a re-run never leaves a stale row.
  * A failed load leaves the partition as it was. Rows outside `signals` are not touched.
  */
-import { Context, type Effect, Schema } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SignalName } from "./Signal.ts"
 import type { TidyRows } from "./TidyRows.ts"

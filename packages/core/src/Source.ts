@@ -6,7 +6,9 @@
  * (samples outside it are allowed and ignored downstream), or fails with a `SourceError`. The
  * pipeline reads the whole stream before it loads anything, so a failure midway loses nothing.
  */
-import { Context, Schema, type Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
 import type { Variable } from "./Signal.ts"

@@ -3,7 +3,7 @@
  * sink. Held columnar, with signals dictionary-encoded, so a year of rows is three typed arrays
  * and a short list of names rather than a million objects.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { IsoTimestamp } from "./Sample.ts"
 import { SignalName } from "./Signal.ts"
 import * as Timestamp from "./Timestamp.ts"

@@ -3,7 +3,10 @@
  * aligned to the partition's start (local midnight). A UTC day has 144 ten-minute windows; a DST
  * day 138 or 150; a last window that `every` does not fill ends at the partition's end.
  */
-import { Duration, Effect, Option, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { TimeRange } from "./Partition.ts"
 
 /** The window length, in whole milliseconds. */

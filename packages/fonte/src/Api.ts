@@ -2,8 +2,12 @@
  * The fonte HTTP API, as the reference FastAPI service defines it (SPEC §3): the definition alone,
  * shared by the server, its OpenAPI document and docs page, and any typed client.
  */
-import { Schema } from "effect"
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, OpenApi } from "effect/http-api"
+
+import * as HttpApi from "effect/http-api/HttpApi"
+import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
+import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
+import * as OpenApi from "effect/http-api/OpenApi"
+import * as Schema from "effect/Schema"
 
 const NullableNumber = Schema.NullOr(Schema.Finite)
 

@@ -3,7 +3,11 @@
  * speaks the Postgres wire protocol (`@effect/sql-pg`) uses it like a server. The zero-setup
  * default when no database URL is given (SPEC §5). Clients must use one connection.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { mkdir } from "node:fs/promises"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 
 export interface EmbeddedPostgresOptions {
   /** A data directory to keep the database in; in memory when absent. */
@@ -12,7 +16,11 @@ export interface EmbeddedPostgresOptions {
 
 export class EmbeddedPostgresError extends Schema.TaggedError<EmbeddedPostgresError>()("EmbeddedPostgresError", {
   reason: Schema.String
-}) {}
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
 
 export class EmbeddedPostgres extends Context.Service<
   EmbeddedPostgres,
@@ -33,6 +41,7 @@ export class EmbeddedPostgres extends Context.Service<
               // Loaded on demand: PGlite is only needed when no database URL is given.
               const { PGlite } = await import("@electric-sql/pglite")
               const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
+              if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true })
               const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
               // Clients use one connection, but a client reconnecting right after closing needs a second
               // slot until the server has noticed the close.

@@ -5,8 +5,16 @@
  */
 import { type SampleFrame, type Signal, Timestamp } from "@delfos/etl"
 import { PgTypes } from "@effect/sql-pg"
-import { Context, Effect, Layer, Option, Result, Schema, Stream } from "effect"
-import { Migrator, SqlClient, type SqlError } from "effect/sql"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 
 /** The fonte's schema, one migration per version. */
 export const migrations = {

@@ -3,8 +3,16 @@
  * while the server is down or busy, its JSON decoded straight into frames by `SensorsJson`.
  */
 import { type Partition, type Signal, Source, Timestamp } from "@delfos/etl"
-import { Data, Duration, Effect, Layer, Schedule, Stream } from "effect"
-import { FetchHttpClient, HttpClient, type HttpClientError, type HttpClientResponse } from "effect/http"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
+import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as SensorsJson from "./SensorsJson.ts"
 
 /** The reference service's API root. */

@@ -3,7 +3,7 @@
  * decoded straight from its UTF-8 bytes into `SampleFrame`s: one pass, no row objects, every row checked.
  */
 import { type Partition, SampleFrame, type Signal, Source, Timestamp } from "@delfos/etl"
-import { Result } from "effect"
+import * as Result from "effect/Result"
 
 export interface DecodeOptions {
   /** Where the body came from (a URL), for errors. */

@@ -1,0 +1,57 @@
+/**
+ * The reference job as a program: the fonte HTTP API in, Postgres out, one day.
+ * With SOURCE_API_URL it reads that server; without, it starts an embedded fonte and seeds it.
+ * With DATABASE_URL it writes there; without, into an embedded database.
+ * Run: `npm run http-to-postgres -w examples` (after `npm run build`).
+ */
+import { Partition } from "@delfos/etl"
+import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { HttpSource } from "@delfos/etl-source-http"
+import { EmbeddedPostgres, Server } from "@delfos/fonte"
+import { Effect, Layer } from "effect"
+
+const day = "2024-01-01"
+
+/** The fonte API to read: SOURCE_API_URL, or an embedded server seeded with the day. */
+const fonteUrl = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const given = process.env.SOURCE_API_URL
+    if (given !== undefined) return { url: given, close: async () => {} }
+    const fonte = await Server.createFonteServer({ port: 0 })
+    await fetch(`${fonte.url}/api/seed`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ start_date: day, days: 1 })
+    })
+    return { url: `${fonte.url}/api/v1`, close: fonte.close }
+  }),
+  (fonte) => Effect.promise(fonte.close)
+)
+
+/** The target: DATABASE_URL, or an embedded database (one connection). */
+const target =
+  process.env.DATABASE_URL !== undefined
+    ? PostgresSink.layer({ url: process.env.DATABASE_URL })
+    : Layer.unwrap(
+        Effect.gen(function* () {
+          const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
+          return PostgresSink.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
+        })
+      ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer()))
+
+const program = Effect.gen(function* () {
+  const { url } = yield* fonteUrl
+  const partition = yield* Partition.decode(day)
+  const report = yield* RunLedger.record(partition, { name: "example" }).pipe(
+    Effect.provide(HttpSource.layer({ baseUrl: url }))
+  )
+  console.log(`${report.day}: ${report.status}, ${report.samplesRead} samples -> ${report.rowsWritten} rows`)
+  const ledger = yield* RunLedger.RunLedger
+  const runs = yield* ledger.runs("example", partition)
+  console.log(`the ledger has ${runs.length} run(s) of ${day}, the last ${runs.at(-1)?.status}`)
+})
+
+Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(target))).catch((error) => {
+  console.error(String(error))
+  process.exitCode = 1
+})

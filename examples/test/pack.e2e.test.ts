@@ -1,0 +1,121 @@
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+// The published shape: pack every package, install the tarballs into a project outside the
+// workspace (dependencies from the registry), and use them from there as a user would.
+const exec = promisify(execFile)
+const root = join(import.meta.dirname, "..", "..")
+const packages = ["core", "source-http", "sink-postgres", "fonte", "cli"]
+const scratch = mkdtempSync(join(tmpdir(), "delfos-pack-"))
+const npm = (args: ReadonlyArray<string>, cwd: string) =>
+  exec("npm", [...args], { cwd, maxBuffer: 64 * 2 ** 20, env: { ...process.env, npm_config_update_notifier: "false" } })
+
+interface Packed {
+  readonly name: string
+  readonly filename: string
+  readonly files: ReadonlyArray<{ readonly path: string }>
+}
+const packed: Array<Packed> = []
+
+beforeAll(async () => {
+  for (const name of packages) {
+    // One folder per package: @delfos/etl and delfos-etl both pack to delfos-etl-0.1.0.tgz.
+    const destination = mkdtempSync(join(scratch, `${name}-`))
+    const { stdout } = await npm(["pack", "--json", "--pack-destination", destination], join(root, "packages", name))
+    packed.push(
+      ...(JSON.parse(stdout) as Array<Packed>).map((entry) => ({
+        ...entry,
+        filename: join(destination, entry.filename)
+      }))
+    )
+  }
+  writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }))
+  await npm(["install", "--no-audit", "--no-fund", ...packed.map((entry) => entry.filename)], scratch)
+}, 300_000)
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+describe("the packed packages", () => {
+  it("ship their build and no workspace-only paths", () => {
+    for (const entry of packed) {
+      const paths = entry.files.map((file) => file.path)
+      expect(paths, entry.name).toContain("dist/index.js")
+      expect(paths, entry.name).toContain("dist/index.d.ts")
+      expect(
+        paths.some((path) => path.startsWith("test/") || path.startsWith("bench/")),
+        entry.name
+      ).toBe(false)
+      const manifest = JSON.parse(
+        readFileSync(join(scratch, "node_modules", ...entry.name.split("/"), "package.json"), "utf8")
+      ) as {
+        dependencies?: Record<string, string>
+      }
+      for (const [dependency, range] of Object.entries(manifest.dependencies ?? {})) {
+        expect(dependency, `${entry.name} depends on ${dependency}`).not.toBe("@delfos/test-utils")
+        expect(range, `${entry.name} -> ${dependency}`).toMatch(/^\d+\.\d+\.\d+$/)
+      }
+    }
+  })
+
+  it("import @delfos/etl and run a pipeline outside the workspace", async () => {
+    writeFileSync(
+      join(scratch, "pipeline.mjs"),
+      `import { MemorySink, MemorySource, Partition, Pipeline } from "@delfos/etl"
+import { Effect, Layer } from "effect"
+const samples = Array.from({ length: 1440 }, (_, i) => ({ timestamp: new Date(Date.UTC(2024, 0, 1) + i * 60000).toISOString(), wind_speed: 8 + Math.sin(i / 30), power: 2000 }))
+const program = Effect.gen(function* () {
+  const report = yield* Pipeline.run(Partition.make("2024-01-01"))
+  const rows = yield* (yield* MemorySink.MemorySink).rows
+  console.log(report.status, report.windows, rows.length)
+})
+await Effect.runPromise(program.pipe(Effect.provide(Layer.merge(MemorySource.layer(samples), MemorySink.layer()))))
+`
+    )
+    const { stdout } = await exec(process.execPath, ["pipeline.mjs"], { cwd: scratch })
+    expect(stdout.trim()).toBe("succeeded 144 1152")
+  })
+
+  it("give real types to a TypeScript user", async () => {
+    writeFileSync(
+      join(scratch, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          target: "es2023",
+          noEmit: true,
+          skipLibCheck: true,
+          types: []
+        },
+        files: ["types.ts"]
+      })
+    )
+    writeFileSync(
+      join(scratch, "types.ts"),
+      `import { Partition, Resample, type Signal } from "@delfos/etl"
+import { HttpSource } from "@delfos/etl-source-http"
+import { PostgresSink } from "@delfos/etl-sink-postgres"
+const day: Partition.Day = Partition.Day.make("2024-01-01")
+const windows: Resample.Windows = Resample.resample([], { range: Partition.range(Partition.make(day)), variables: ["power" as Signal.Variable] })
+const count: number = windows.grid.count
+// @ts-expect-error a Day is not a number: the types are real, not any
+const wrong: number = day
+export const used = [count, wrong, HttpSource.defaultBaseUrl, PostgresSink.defaultBatchSize]
+`
+    )
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
+    const result = await exec(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: scratch }).catch((error) => error)
+    expect(result.stdout ?? "").toBe("")
+  })
+
+  it("npx delfos-etl --help works from the installed package", async () => {
+    const { stdout } = await exec("npx", ["--no-install", "delfos-etl", "--help"], { cwd: scratch })
+    expect(stdout).toContain("Usage: delfos-etl")
+    expect(stdout).toContain("Examples:")
+  })
+})

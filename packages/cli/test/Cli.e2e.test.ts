@@ -1,0 +1,320 @@
+import { execFile, spawn } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync } from "node:fs"
+import { createServer, type Server as HttpServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Partition, Resample, Signal, TidyRows, Unpivot } from "@delfos/etl"
+import { Server } from "@delfos/fonte"
+import { TestDatabase } from "@delfos/test-utils"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+// Real processes, real HTTP, real Postgres: the fonte server in this process, the CLI as a child.
+const bin = join(import.meta.dirname, "..", "dist", "bin.js")
+// The demo keeps nothing on disk, but other commands' embedded database would land in the cwd.
+const scratch = mkdtempSync(join(tmpdir(), "delfos-cli-"))
+const day = "2024-01-01"
+
+let fonteDatabase: TestDatabase.Handle
+let target: TestDatabase.Handle
+let fonte: Server.FonteServer
+
+interface Outcome {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const environment = (overrides: Record<string, string | undefined>) => {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DATABASE_URL: target.url,
+    SOURCE_API_URL: `${fonte.url}/api/v1`,
+    ...overrides
+  }
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  return env
+}
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<Outcome> =>
+  new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: environment(env), timeout: 60_000, cwd: scratch },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
+    )
+  })
+
+const query = <A>(url: string, statement: string): Promise<ReadonlyArray<A>> =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return (yield* sql.unsafe(statement)) as unknown as ReadonlyArray<A>
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
+  )
+
+interface TargetRow {
+  readonly timestamp: string
+  readonly signal: string
+  readonly value: number
+}
+
+const targetRows = () =>
+  query<TargetRow>(
+    target.url,
+    `SELECT to_char(d.timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS timestamp, s.name AS signal, d.value
+     FROM data d JOIN signal s ON s.id = d.signal_id ORDER BY d.timestamp, s.name`
+  )
+
+/** The rows a day's samples must give, computed here from the source's own data, not by the CLI. */
+const expectedRows = async (date: string) => {
+  const samples = await query<{ t: number; wind_speed: number | null; power: number | null }>(
+    fonteDatabase.url,
+    `SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS t, wind_speed, power FROM data
+     WHERE timestamp >= '${date}T00:00:00Z' AND timestamp < '${date}T00:00:00Z'::timestamptz + interval '1 day'
+     ORDER BY timestamp`
+  )
+  const frame = {
+    length: samples.length,
+    timestamps: Float64Array.from(samples, (row) => row.t),
+    columns: {
+      wind_speed: Float64Array.from(samples, (row) => row.wind_speed ?? Number.NaN),
+      power: Float64Array.from(samples, (row) => row.power ?? Number.NaN)
+    }
+  }
+  const windows = Resample.resample(frame, {
+    range: Partition.range(Partition.make(date)),
+    variables: Signal.defaultVariables
+  })
+  return TidyRows.toArray(Unpivot.unpivot(windows))
+}
+
+const ledger = () =>
+  query<{ day: string; status: string; attempt: number; error: string | null }>(
+    target.url,
+    "SELECT partition_day::text AS day, status, attempt, error FROM etl_run ORDER BY id"
+  )
+
+beforeAll(async () => {
+  fonteDatabase = await TestDatabase.acquire()
+  target = await TestDatabase.acquire()
+  fonte = await Server.createFonteServer({
+    port: 0,
+    databaseUrl: fonteDatabase.url,
+    maxConnections: fonteDatabase.maxConnections
+  })
+  const seeded = await fetch(`${fonte.url}/api/seed`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ start_date: day, days: 2 })
+  })
+  expect(seeded.status).toBe(201)
+}, 60_000)
+
+afterAll(async () => {
+  await fonte?.close()
+  await fonteDatabase?.release()
+  await target?.release()
+})
+
+/** A server on a free port answering with `handler`; closed with the test file. */
+const fakeSource = async (handler: Parameters<typeof createServer>[1]) => {
+  const server: HttpServer = createServer(handler)
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`, close: () => server.close() }
+}
+
+describe("delfos-etl (the process)", () => {
+  it("runs a day into an empty target: the rows computed independently; again: identical", async () => {
+    const first = await cli(["--date", day])
+    expect(first.stderr).toContain("using Postgres at")
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain(`${day}  succeeded  1,440 samples  144 windows`)
+    const rows = await targetRows()
+    expect(rows).toEqual(await expectedRows(day))
+    expect(rows.length).toBeGreaterThan(1000)
+
+    const again = await cli(["run", "--date", day])
+    expect(again.code).toBe(0)
+    expect(await targetRows()).toEqual(rows)
+    const runs = (await ledger()).filter((run) => run.day === day)
+    expect(runs.map((run) => [run.status, run.attempt])).toEqual([
+      ["succeeded", 1],
+      ["succeeded", 2]
+    ])
+  })
+
+  it("follows the source: a changed sample and a window whose samples were deleted", async () => {
+    await fetch(`${fonte.url}/api/v1/sensors`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ timestamp: `${day}T00:03:00`, wind_speed: 99, power: 4321 })
+    })
+    await query(
+      fonteDatabase.url,
+      `DELETE FROM data WHERE timestamp >= '${day}T01:00:00Z' AND timestamp < '${day}T01:10:00Z'`
+    )
+    const result = await cli(["--date", day])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("stale rows removed")
+    const rows = await targetRows()
+    expect(rows).toEqual(await expectedRows(day))
+    expect(rows.some((row) => row.timestamp === `${day}T01:00:00.000Z`)).toBe(false)
+    expect(rows.find((row) => row.timestamp === `${day}T00:00:00.000Z` && row.signal === "wind_speed_max")?.value).toBe(
+      99
+    )
+  })
+
+  it.each([
+    [["--date", "2024-02-30"], 'invalid date "2024-02-30"'],
+    [["run", "--from", "2024-02-03", "--to", "2024-02-01"], "invalid range"],
+    [["--date", day, "--variables", "rotor_speed"], 'unknown variable "rotor_speed"'],
+    [["--date", day, "--every", "ten"], 'invalid window length "ten"'],
+    [["run", "--date", day, "--concurrency", "0"], 'invalid --concurrency "0"'],
+    [["--no-such-flag"], "unknown option"]
+  ])("bad usage %j: exit 2, one clear line, nothing written", async (args, message) => {
+    const before = await targetRows()
+    const runs = (await ledger()).length
+    const result = await cli(args)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(message)
+    expect(result.stderr).not.toContain("    at ")
+    expect(await targetRows()).toEqual(before)
+    expect((await ledger()).length).toBe(runs)
+  })
+
+  it("source down: exit 1, the URL and the reason in one line, nothing partial, the ledger says so", async () => {
+    const before = await targetRows()
+    const closed = await fakeSource(() => {})
+    closed.close()
+    const result = await cli(["--date", day, "--source-url", closed.url])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(
+      /2024-01-01 {2}failed {5}source unavailable at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/sensors.*connection refused/
+    )
+    expect(await targetRows()).toEqual(before)
+    const last = (await ledger()).at(-1)!
+    expect(last.status).toBe("failed")
+    expect(last.error).toContain("SourceUnavailable")
+  }, 30_000)
+
+  it("source answering 500 then 200: retried, succeeds", async () => {
+    let calls = 0
+    const flaky = await fakeSource(async (request, response) => {
+      calls++
+      if (calls === 1) {
+        response.writeHead(500, { "content-type": "application/json" }).end('{"detail":"boom"}')
+        return
+      }
+      const upstream = await fetch(`${fonte.url}${request.url}`)
+      response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text())
+    })
+    try {
+      const result = await cli(["--date", day, "--source-url", flaky.url])
+      expect(result.code).toBe(0)
+      expect(calls).toBe(2)
+      expect(await targetRows()).toEqual(await expectedRows(day))
+    } finally {
+      flaky.close()
+    }
+  }, 30_000)
+
+  it("source answering garbage: exit 1, invalid data named, nothing written", async () => {
+    const before = await targetRows()
+    const garbage = await fakeSource((_, response) => {
+      response
+        .writeHead(200, { "content-type": "application/json" })
+        .end('[{"timestamp":"2024-01-01T00:00:00","wind_speed":"fast"')
+    })
+    try {
+      const result = await cli(["--date", day, "--source-url", garbage.url])
+      expect(result.code).toBe(1)
+      expect(result.stdout).toContain("invalid data from")
+      expect(await targetRows()).toEqual(before)
+    } finally {
+      garbage.close()
+    }
+  })
+
+  it("database down: exit 1, one line naming the database", async () => {
+    const result = await cli(["--date", day], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/alvo" })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain("sink unavailable at postgres://127.0.0.1:1/alvo")
+    expect(result.stderr.trim().split("\n").at(-1)).toMatch(/^delfos-etl: /)
+  })
+
+  it("two processes for the same day at once end in one consistent result", async () => {
+    const [a, b] = await Promise.all([cli(["--date", day]), cli(["--date", day])])
+    expect([a.code, b.code]).toEqual([0, 0])
+    expect(await targetRows()).toEqual(await expectedRows(day))
+  })
+
+  it("a process killed (SIGKILL) during its load leaves the previous rows; the next run completes", async () => {
+    const before = await targetRows()
+    // Hold the data table so the child's load blocks inside its transaction, then kill it there.
+    const child = spawn(process.execPath, [bin, "--date", "2024-01-02"], { env: environment({}), stdio: "ignore" })
+    const lockAndKill = Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`LOCK TABLE data IN ACCESS EXCLUSIVE MODE`
+          // Wait until the child's load is waiting on the lock, then kill it mid-transaction.
+          for (let i = 0; i < 200; i++) {
+            const waiting = yield* sql<{ n: number }>`
+              SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`
+            if ((waiting[0]?.n ?? 0) > 0) break
+            yield* Effect.sleep(50)
+          }
+          child.kill("SIGKILL")
+          yield* Effect.promise(() => once(child, "exit"))
+        })
+      )
+    })
+    await Effect.runPromise(
+      lockAndKill.pipe(
+        Effect.provide(PgClient.layer({ url: Redacted.make(target.url), maxConnections: 1 })),
+        Effect.scoped
+      )
+    )
+    expect(await targetRows()).toEqual(before)
+    const next = await cli(["--date", "2024-01-02"])
+    expect(next.code).toBe(0)
+    const rows = await targetRows()
+    expect(rows.filter((row) => row.timestamp.startsWith("2024-01-02"))).toEqual(await expectedRows("2024-01-02"))
+  }, 60_000)
+
+  it("status --json gives one object per partition with its day and status", async () => {
+    const result = await cli(["status", "--json"])
+    expect(result.code).toBe(0)
+    const runs = JSON.parse(result.stdout) as Array<{ day: string; status: string }>
+    expect(runs.map((run) => run.day)).toEqual(["2024-01-01", "2024-01-02"])
+    expect(runs.every((run) => run.status === "succeeded")).toBe(true)
+  })
+
+  it.each([[[]], [["run"]], [["migrate"]], [["status"]], [["demo"]], [["fonte", "serve"]], [["fonte", "seed"]]])(
+    "%j --help: exit 0, with examples",
+    async (command) => {
+      const result = await cli([...command, "--help"])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("Examples:")
+    }
+  )
+})
+
+describe("delfos-etl demo", () => {
+  it("runs with nothing configured and prints a summary with a chart", async () => {
+    const result = await cli(["demo", "--days", "2"], { DATABASE_URL: undefined, SOURCE_API_URL: undefined })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows")
+    expect(result.stdout).toContain("2024-01-02  succeeded  1,440 samples  144 windows  1,152 rows")
+    expect(result.stdout).toContain("target: 2,304 rows in 8 signals")
+    expect(result.stdout).toMatch(/wind_speed_mean {2}[▁▂▃▄▅▆▇█]{72}/)
+    expect(result.stdout).toContain("The same against real Postgres:")
+  }, 60_000)
+})

@@ -1,0 +1,64 @@
+import { TestDatabase } from "@delfos/test-utils"
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { Migrations } from "../src/index.ts"
+
+layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices: true })("Migrations", (it) => {
+  it.effect("create the schema from nothing, then re-run harmlessly, also two at once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const tables = sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = 'public' ORDER BY table_name`
+      expect(yield* tables).toEqual([])
+
+      expect(yield* Migrations.migrate).toEqual([
+        [1, "signal_and_data"],
+        [2, "etl_run"]
+      ])
+      expect((yield* tables).map((table) => table.name)).toEqual(["data", "delfos_migrations", "etl_run", "signal"])
+      expect(yield* Migrations.migrate).toEqual([])
+      const [first, second] = yield* Effect.all([Migrations.migrate, Migrations.migrate], { concurrency: 2 })
+      expect([...first, ...second]).toEqual([])
+
+      // Even with its record of applied migrations lost, each migration re-applies cleanly.
+      yield* sql`DROP TABLE delfos_migrations`
+      expect(yield* Migrations.migrate).toHaveLength(2)
+    })
+  )
+
+  it.effect("data: keyed by (signal_id, timestamp), timestamptz and double precision, finite values only", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* Migrations.migrate
+      const columns = yield* sql<{ name: string; type: string; nullable: string }>`
+        SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns
+        WHERE table_name = 'data' ORDER BY ordinal_position`
+      expect(columns).toEqual([
+        { name: "timestamp", type: "timestamp with time zone", nullable: "NO" },
+        { name: "signal_id", type: "integer", nullable: "NO" },
+        { name: "value", type: "double precision", nullable: "NO" }
+      ])
+      const key = yield* sql<{ column: string }>`SELECT a.attname AS column
+        FROM pg_index AS i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+        JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        WHERE i.indrelid = 'data'::regclass AND i.indisprimary ORDER BY k.position`
+      expect(key.map((row) => row.column)).toEqual(["signal_id", "timestamp"])
+
+      const [signal] = yield* sql<{ id: number }>`INSERT INTO signal (name) VALUES ('check_mean') RETURNING id`
+      for (const value of ["NaN", "Infinity", "-Infinity"]) {
+        const error = yield* Effect.flip(
+          sql`INSERT INTO data (timestamp, signal_id, value) VALUES (now(), ${signal!.id}, ${value}::float8)`
+        )
+        expect(error.reason._tag).toBe("ConstraintError")
+      }
+      const foreign = yield* Effect.flip(sql`INSERT INTO data (timestamp, signal_id, value) VALUES (now(), -1, 1)`)
+      expect(foreign.reason._tag).toBe("ConstraintError")
+      const duplicate = yield* Effect.flip(
+        sql`INSERT INTO data (timestamp, signal_id, value)
+          VALUES ('2024-01-01T00:00Z', ${signal!.id}, 1), ('2024-01-01T00:00Z', ${signal!.id}, 2)`
+      )
+      expect(duplicate.reason._tag).toBe("UniqueViolation")
+    })
+  )
+})
