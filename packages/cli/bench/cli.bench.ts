@@ -8,25 +8,10 @@
 import { execFileSync, spawn } from "node:child_process"
 import { cpus } from "node:os"
 import { join } from "node:path"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import { TestDatabase } from "@delfos/test-utils"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const bin = join(import.meta.dirname, "..", "dist", "bin.js")
-const names = { fonte: `delfos_bench_fonte_${process.pid}`, alvo: `delfos_bench_alvo_${process.pid}` }
-const urlOf = (name: string) => {
-  const url = new URL(admin)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-const sql = (url: string, statement: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      return yield* (yield* SqlClient.SqlClient).unsafe(statement)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
-  )
-
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** Runs the CLI under GNU time; returns wall seconds and peak RSS in MiB. */
@@ -59,8 +44,10 @@ const timedWithMemory = (args: ReadonlyArray<string>, env: Record<string, string
     })
   })
 
-for (const name of Object.values(names)) await sql(admin, `CREATE DATABASE ${name}`)
-const fonte = spawn(process.execPath, [bin, "fonte", "serve", "--port", "0", "--database-url", urlOf(names.fonte)], {
+// Two fresh databases of their own on that server, dropped at the end.
+const fonteDatabase = await TestDatabase.acquirePostgres(admin)
+const alvo = await TestDatabase.acquirePostgres(admin)
+const fonte = spawn(process.execPath, [bin, "fonte", "serve", "--port", "0", "--database-url", fonteDatabase.url], {
   stdio: ["ignore", "pipe", "pipe"]
 })
 try {
@@ -75,7 +62,7 @@ try {
     fonte.stderr.on("data", onData)
     fonte.on("exit", (code) => reject(new Error(`fonte exited ${code}: ${text}`)))
   })
-  const env = { DATABASE_URL: urlOf(names.alvo), SOURCE_API_URL: `${fonteUrl}/api/v1` }
+  const env = { DATABASE_URL: alvo.url, SOURCE_API_URL: `${fonteUrl}/api/v1` }
   timed(["fonte", "seed", "--start-date", "2023-01-01", "--days", "365", "--url", fonteUrl], {})
   timed(["migrate"], env)
 
@@ -106,5 +93,6 @@ try {
 } finally {
   fonte.kill("SIGTERM")
   await new Promise((resolve) => fonte.on("exit", resolve))
-  for (const name of Object.values(names)) await sql(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await fonteDatabase.release()
+  await alvo.release()
 }

@@ -4,28 +4,15 @@
  * default postgres://postgres@127.0.0.1:5432/postgres. Run: `npm run bench -w @delfos/fonte`.
  */
 import { cpus } from "node:os"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import { TestDatabase } from "@delfos/test-utils"
 import * as Server from "../src/Server.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const name = `delfos_bench_fonte_${process.pid}`
-
-const onAdmin = (statement: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      yield* sql.unsafe(statement)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(admin), maxConnections: 1 })), Effect.scoped)
-  )
-
 const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-await onAdmin(`CREATE DATABASE ${name}`)
-const url = new URL(admin)
-url.pathname = `/${name}`
-const server = await Server.createFonteServer({ port: 0, databaseUrl: url.toString() })
+// A fresh database of its own on that server, dropped at the end.
+const database = await TestDatabase.acquirePostgres(admin)
+const server = await Server.createFonteServer({ port: 0, databaseUrl: database.url })
 const post = (path: string, body: unknown) =>
   fetch(`${server.url}${path}`, {
     method: "POST",
@@ -100,5 +87,5 @@ try {
   for (const [label, value] of results) console.log(`| ${label} | ${value} |`)
 } finally {
   await server.close()
-  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await database.release()
 }

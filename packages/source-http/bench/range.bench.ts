@@ -6,24 +6,14 @@
  */
 import { Partition, Signal, Source } from "@delfos/etl"
 import { Server } from "@delfos/fonte"
-import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted, Stream } from "effect"
-import { SqlClient } from "effect/sql"
+import { TestDatabase } from "@delfos/test-utils"
+import { Effect, Stream } from "effect"
 import * as HttpSource from "../src/HttpSource.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const name = `delfos_bench_source_${process.pid}`
-const onAdmin = (statement: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      yield* (yield* SqlClient.SqlClient).unsafe(statement)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(admin), maxConnections: 1 })), Effect.scoped)
-  )
-
-await onAdmin(`CREATE DATABASE ${name}`)
-const url = new URL(admin)
-url.pathname = `/${name}`
-const fonte = await Server.createFonteServer({ port: 0, databaseUrl: url.toString() })
+// A fresh database of its own on that server, dropped at the end.
+const database = await TestDatabase.acquirePostgres(admin)
+const fonte = await Server.createFonteServer({ port: 0, databaseUrl: database.url })
 try {
   const seeded = await fetch(`${fonte.url}/api/seed`, {
     method: "POST",
@@ -64,5 +54,5 @@ try {
   }
 } finally {
   await fonte.close()
-  await onAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await database.release()
 }
