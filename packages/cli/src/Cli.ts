@@ -3,6 +3,8 @@
  * Effect program (`Commands`, `Demo`), and this module turns the outcome into output and an exit
  * code (0 success, 1 a partition or the run failed, 2 bad usage).
  */
+
+import { Scheduler } from "@delfos/etl"
 import { Command, CommanderError, Option } from "commander"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -47,6 +49,7 @@ const pipelineOptions = (command: Command): Command =>
     .option("--timezone <zone>", "the IANA time zone that defines a day", "UTC")
     .option("--every <length>", "the window length, e.g. 10min, 1h", "10min")
     .option("--pipeline <name>", "the pipeline's name in the run ledger", "default")
+    .option("--start-day <day>", "the pipeline's first day (status and schedule count partitions from it)")
     .option("--json", "print JSON for scripts")
     .option("--verbose", "print stack traces on unexpected failures")
 
@@ -130,7 +133,14 @@ export const program = (setExitCode: (code: number) => void): Command => {
       .option("--from <day>", "the first day to show")
       .option("--to <day>", "the last day to show")
   )
-    .addHelpText("after", examples(["delfos-etl status", "delfos-etl status --from 2024-01-01 --to 2024-01-31 --json"]))
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl status",
+        "delfos-etl status --from 2024-01-01 --to 2024-12-31",
+        "delfos-etl status --from 2024-01-01 --to 2024-01-31 --json"
+      ])
+    )
     .action(async (flags: RunFlags) =>
       setExitCode(
         await execute(
@@ -167,6 +177,98 @@ export const program = (setExitCode: (code: number) => void): Command => {
           flags.verbose === true
         )
       )
+    )
+
+  pipelineOptions(
+    root
+      .command("backfill")
+      .description("run the days of a range that need it, retrying failures with backoff; resumable")
+      .requiredOption("--from <day>", "the first day")
+      .option("--to <day>", "the last day (included); the first day when absent")
+      .option("--only <statuses>", "which partitions to run: missing, failed, running, succeeded", "missing,failed")
+      .option("--concurrency <n>", "days run at once", "1")
+      .option("--max-attempts <k>", "attempts per day, the first included", "3")
+      .option("--max-requests-per-second <r>", "start at most r source requests a second")
+  )
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --concurrency 4",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 5",
+        "delfos-etl backfill --from 2023-01-01 --to 2023-12-31 --max-requests-per-second 5",
+        "# interrupted or killed? the same command again does only what is left"
+      ])
+    )
+    .action(async (flags: RunFlags & { only?: string; maxAttempts?: string; maxRequestsPerSecond?: string }) =>
+      setExitCode(
+        await execute(
+          Effect.gen(function* () {
+            const settings = yield* Settings.read(flags)
+            const partitions = yield* Settings.partitions(flags, settings.timeZone)
+            return yield* Commands.backfill(settings, partitions, {
+              only: yield* Settings.only(flags.only),
+              maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
+              maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
+            })
+          }),
+          flags.verbose === true
+        )
+      )
+    )
+
+  pipelineOptions(
+    root
+      .command("schedule")
+      .description("a long-running process: on each cron tick, run the days that are due; catches up after downtime")
+      .option("--cron <expression>", "when to run, in --timezone", "15 0 * * *")
+      .option("--lookback <days>", "the last days re-run on every tick, for late data", "2")
+      .option("--only <statuses>", "earlier days to run when missed: missing, failed", "missing,failed")
+      .option("--concurrency <n>", "days run at once", "1")
+      .option("--max-attempts <k>", "attempts per day and tick", "3")
+      .option("--max-requests-per-second <r>", "start at most r source requests a second")
+  )
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl schedule --start-day 2024-01-01",
+        'delfos-etl schedule --start-day 2024-01-01 --cron "30 1 * * *" --timezone America/Sao_Paulo --lookback 3'
+      ])
+    )
+    .action(
+      async (
+        flags: RunFlags & {
+          cron: string
+          lookback?: string
+          only?: string
+          maxAttempts?: string
+          maxRequestsPerSecond?: string
+        }
+      ) =>
+        setExitCode(
+          await execute(
+            Effect.gen(function* () {
+              const settings = yield* Settings.read(flags)
+              if (settings.startDay === undefined) {
+                return yield* new Settings.UsageError({
+                  message: "schedule needs --start-day: the pipeline's first day"
+                })
+              }
+              yield* Scheduler.parseCron(flags.cron, settings.timeZone).pipe(
+                Effect.mapError((error) => new Settings.UsageError({ message: error.message }))
+              )
+              return yield* Commands.schedule(settings, {
+                cron: flags.cron,
+                lookback: yield* Settings.integer("--lookback", flags.lookback, 2, 0, 366),
+                startDay: settings.startDay,
+                only: yield* Settings.only(flags.only),
+                maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
+                maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
+              })
+            }),
+            flags.verbose === true,
+            "success"
+          )
+        )
     )
 
   const fonte = root.command("fonte").description("the reference fonte server")

@@ -3,13 +3,15 @@
  * builds the layers it needs, prints what a person (or, with `--json`, a script) wants to read,
  * and returns its exit code.
  */
-import { Partition } from "@delfos/etl"
+import { Backfill, Ledger, Partition, Partitions, Scheduler, Source } from "@delfos/etl"
 import { Migrations, PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Calendar from "./Calendar.ts"
 import * as Database from "./Database.ts"
 import { exitCodes } from "./Failure.ts"
 import * as Progress from "./Progress.ts"
@@ -85,50 +87,185 @@ export const migrate = (settings: Settings): Effect.Effect<number, unknown> =>
     return exitCodes.success
   }).pipe(Effect.provide(Database.layer({ ...settings, dataDir: `${settings.dataDir}/alvo` })))
 
-const duration = (run: RunLedger.Run) =>
-  run.finishedAt === null ? "" : `${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(2)}s`
+/** The range `status` shows: `--from` (else the start day, else the first day in the ledger) to `--to` (else yesterday). */
+const statusRange = (
+  settings: Settings,
+  range: { readonly from?: Partition.Day | undefined; readonly to?: Partition.Day | undefined }
+) =>
+  Effect.gen(function* () {
+    const to = range.to ?? Partitions.lastCompleteDay(settings.timeZone, Date.now())
+    if (range.from !== undefined || settings.startDay !== undefined) {
+      return { from: (range.from ?? settings.startDay)!, to }
+    }
+    const ledger = yield* Ledger.Ledger
+    const runs = yield* ledger.history(settings.pipeline, { to })
+    const first = runs.find((run) => run.timeZone === settings.timeZone)
+    return first === undefined ? undefined : { from: first.day, to }
+  })
 
-/** `status`: the latest run of each partition, from the ledger. */
+const seconds = (ms: number | null) => (ms === null ? "" : `${(ms / 1000).toFixed(2)}s`)
+
+/** `status`: each partition's state from the ledger, as a calendar with totals, or JSON. */
 export const status = (
   settings: Settings,
   range: { readonly from?: Partition.Day | undefined; readonly to?: Partition.Day | undefined }
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     yield* databaseNote(settings)
-    const ledger = yield* RunLedger.RunLedger
-    const runs = yield* ledger.history(settings.pipeline, range)
+    const bounds = yield* statusRange(settings, range)
+    const partitions =
+      bounds === undefined
+        ? []
+        : Partition.days(bounds.from, bounds.to).map((day) => ({ day, timeZone: settings.timeZone }))
+    const states = yield* Partitions.states(settings.pipeline, partitions)
     if (settings.json) {
-      yield* out(`${JSON.stringify(runs, null, 2)}\n`)
+      yield* out(`${JSON.stringify(states, null, 2)}\n`)
       return exitCodes.success
     }
-    if (runs.length === 0) {
-      yield* out(`no runs recorded for pipeline "${settings.pipeline}"\n`)
+    if (states.length === 0) {
+      yield* out(`no runs recorded for pipeline "${settings.pipeline}" (give --from or --start-day to see a range)\n`)
       return exitCodes.success
     }
-    const table = [
-      ["day", "status", "attempt", "samples", "rows", "duration", "error"],
-      ...runs.map((run) => [
-        Partition.format({ day: run.day, timeZone: run.timeZone }),
-        run.status,
-        String(run.attempt),
-        run.samplesRead === null ? "" : number(run.samplesRead),
-        run.rowsWritten === null ? "" : number(run.rowsWritten),
-        duration(run),
-        run.error ?? ""
-      ])
-    ]
-    const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)))
-    for (const row of table)
-      yield* out(
-        `${row
-          .map((cell, c) => cell.padEnd(widths[c]!))
-          .join("  ")
-          .trimEnd()}\n`
-      )
-    const failed = runs.filter((run) => run.status === "failed").length
-    yield* out(`\n${runs.length} partitions: ${runs.length - failed} succeeded or running, ${failed} failed\n`)
+    const color = process.stdout.isTTY === true
+    yield* out(
+      `pipeline "${settings.pipeline}", ${states[0]!.day} to ${states[states.length - 1]!.day} (${settings.timeZone})\n\n`
+    )
+    for (const line of Calendar.render(states, color)) yield* out(`${line}\n`)
+    const totals = Partitions.count(states)
+    yield* out(`\n${Calendar.legend(totals, color)}  (${states.length} days)\n`)
+    const recent = states
+      .filter((state) => state.startedAt !== null)
+      .sort((a, b) => (a.startedAt! < b.startedAt! ? 1 : -1))
+      .slice(0, 8)
+    if (recent.length > 0) {
+      yield* out("\nlast runs:\n")
+      for (const state of recent) {
+        const detail =
+          state.status === "failed"
+            ? (state.lastError ?? "")
+            : `${state.rowsWritten === null ? "" : `${number(state.rowsWritten)} rows`} ${seconds(state.durationMs)}`.trim()
+        yield* out(
+          `  ${Partition.format(state)}  ${state.status.padEnd(9)}  attempt ${state.attempts}  ${state.startedAt!.slice(0, 19).replace("T", " ")}  ${detail}\n`
+        )
+      }
+    }
     return exitCodes.success
   }).pipe(Effect.provide(targetLayer(settings)))
+
+export interface BackfillFlags {
+  readonly only: ReadonlyArray<Partitions.PartitionStatus>
+  readonly maxAttempts: number
+  readonly maxRequestsPerSecond: number | undefined
+}
+
+/** The HTTP source, rate-limited when asked. */
+const sourceLayer = (settings: Settings, maxRequestsPerSecond: number | undefined) =>
+  maxRequestsPerSecond === undefined
+    ? HttpSource.layer({ baseUrl: settings.sourceUrl })
+    : Layer.effect(
+        Source.Source,
+        Effect.map(HttpSource.make({ baseUrl: settings.sourceUrl }), (source) =>
+          Source.rateLimited(source, maxRequestsPerSecond)
+        )
+      ).pipe(Layer.provide(FetchHttpClient.layer))
+
+/** `backfill`: the range's partitions that need it, retried with backoff, with progress and a summary. */
+export const backfill = (
+  settings: Settings,
+  partitions: ReadonlyArray<Partition.Partition>,
+  flags: BackfillFlags
+): Effect.Effect<number, unknown> =>
+  Effect.gen(function* () {
+    yield* databaseNote(settings)
+    let progress: Progress.Progress = Progress.none
+    const started = Date.now()
+    const events = yield* Backfill.run(partitions, {
+      name: settings.pipeline,
+      variables: settings.variables,
+      statistics: settings.statistics,
+      every: settings.every,
+      concurrency: settings.concurrency,
+      only: flags.only,
+      maxAttempts: flags.maxAttempts
+    }).pipe(
+      Stream.tap((event) =>
+        Effect.sync(() => {
+          if (event._tag === "Planned") {
+            if (!settings.json) {
+              process.stdout.write(
+                `${event.partitions.length} of ${partitions.length} partitions to run (${event.skipped} skipped: not ${flags.only.join(" or ")})\n`
+              )
+            }
+            progress = settings.json
+              ? Progress.none
+              : process.stderr.isTTY
+                ? Progress.bar(process.stderr, event.partitions.length)
+                : Progress.lines((text) => process.stdout.write(text))
+          } else if (event.final) {
+            progress.report(event.report)
+          } else if (!settings.json) {
+            process.stderr.write(
+              `${Partition.format(event.report)} attempt ${event.attempt} failed, retrying: ${event.report.error?.message}\n`
+            )
+          }
+        })
+      ),
+      Stream.runCollect
+    )
+    progress.finish()
+    const summary = Backfill.summarize(events)
+    if (settings.json) {
+      yield* out(`${JSON.stringify(summary, null, 2)}\n`)
+    } else {
+      yield* out(
+        `backfill: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.retries} retries · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
+      )
+    }
+    return summary.failed > 0 ? exitCodes.failed : exitCodes.success
+  }).pipe(Effect.provide(Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
+
+export interface ScheduleFlags extends BackfillFlags {
+  readonly cron: string
+  readonly lookback: number
+  readonly startDay: Partition.Day
+}
+
+/** `schedule`: tick now and at each cron time until SIGINT/SIGTERM, a line per event. */
+export const schedule = (settings: Settings, flags: ScheduleFlags): Effect.Effect<number, unknown> =>
+  Effect.gen(function* () {
+    yield* databaseNote(settings)
+    yield* out(
+      `schedule "${flags.cron}" (${settings.timeZone}) for pipeline "${settings.pipeline}" from ${flags.startDay}, lookback ${flags.lookback} days\n`
+    )
+    yield* Scheduler.run(
+      { name: settings.pipeline, startDay: flags.startDay, timeZone: settings.timeZone },
+      {
+        variables: settings.variables,
+        statistics: settings.statistics,
+        every: settings.every,
+        concurrency: settings.concurrency,
+        only: flags.only,
+        maxAttempts: flags.maxAttempts,
+        cron: flags.cron,
+        lookback: flags.lookback
+      }
+    ).pipe(
+      Stream.runForEach((event) => {
+        const line =
+          event._tag === "Tick"
+            ? `tick at ${event.at}: ${event.due} partitions due`
+            : event._tag === "Waiting"
+              ? `next tick at ${event.until}`
+              : event._tag === "Planned"
+                ? `  ${event.partitions.length} to run, ${event.skipped} already done`
+                : event.final
+                  ? `  ${Progress.reportLine(event.report)}`
+                  : `  ${Partition.format(event.report)} attempt ${event.attempt} failed, retrying`
+        return out(`${line}\n`)
+      })
+    )
+    return exitCodes.success
+  }).pipe(Effect.provide(Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
 
 export interface ServeOptions {
   readonly port: number

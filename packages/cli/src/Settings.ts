@@ -2,7 +2,7 @@
  * The options every command shares, read from flags and the environment into typed settings.
  * Reading fails with a `UsageError` (exit code 2) that names the bad value, before any I/O.
  */
-import { Partition, Signal, Window } from "@delfos/etl"
+import { Partition, Partitions, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -23,6 +23,7 @@ export interface RawOptions {
   readonly every?: string | undefined
   readonly pipeline?: string | undefined
   readonly concurrency?: string | undefined
+  readonly startDay?: string | undefined
   readonly json?: boolean | undefined
   readonly verbose?: boolean | undefined
 }
@@ -38,6 +39,8 @@ export interface Settings {
   readonly timeZone: Partition.TimeZone
   readonly every: Window.WindowLength
   readonly concurrency: number
+  /** The pipeline's first day, when given. */
+  readonly startDay: Partition.Day | undefined
   readonly json: boolean
   readonly verbose: boolean
 }
@@ -124,6 +127,13 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
       timeZone,
       every,
       concurrency: yield* positiveInteger("--concurrency", raw.concurrency, 1),
+      startDay:
+        raw.startDay === undefined
+          ? undefined
+          : yield* Partition.decode(raw.startDay).pipe(
+              Effect.map((partition) => partition.day),
+              Effect.mapError((error) => new UsageError({ message: `--start-day: ${error.message}` }))
+            ),
       json: raw.json === true,
       verbose: raw.verbose === true
     }
@@ -163,3 +173,34 @@ export const dayBounds = (options: {
       ...(options.to === undefined ? {} : { to: yield* day(options.to) })
     }
   })
+
+/** `--only missing,failed`. */
+export const only = (
+  text: string | undefined
+): Effect.Effect<ReadonlyArray<Partitions.PartitionStatus>, UsageError> => {
+  if (text === undefined) return Effect.succeed(["missing", "failed"])
+  const names = list(text)
+  const unknown = names.filter((name) => !(Partitions.statuses as ReadonlyArray<string>).includes(name))
+  if (names.length === 0 || unknown.length > 0) {
+    return usage(`invalid --only "${text}": expected some of ${Partitions.statuses.join(", ")}`)
+  }
+  return Effect.succeed(names as Array<Partitions.PartitionStatus>)
+}
+
+/** A whole number option with bounds. */
+export const integer = (flag: string, text: string | undefined, fallback: number, min: number, max: number) => {
+  if (text === undefined) return Effect.succeed(fallback)
+  const value = Number(text)
+  return Number.isInteger(value) && value >= min && value <= max
+    ? Effect.succeed(value)
+    : usage(`invalid ${flag} "${text}": expected a whole number from ${min} to ${max}`)
+}
+
+/** A positive number option, or none. */
+export const rate = (flag: string, text: string | undefined): Effect.Effect<number | undefined, UsageError> => {
+  if (text === undefined) return Effect.succeed(undefined)
+  const value = Number(text)
+  return Number.isFinite(value) && value > 0
+    ? Effect.succeed(value)
+    : usage(`invalid ${flag} "${text}": expected a number above 0`)
+}

@@ -290,11 +290,27 @@ describe("delfos-etl (the process)", () => {
   }, 60_000)
 
   it("status --json gives one object per partition with its day and status", async () => {
-    const result = await cli(["status", "--json"])
+    const result = await cli(["status", "--from", "2024-01-01", "--to", "2024-01-03", "--json"])
     expect(result.code).toBe(0)
-    const runs = JSON.parse(result.stdout) as Array<{ day: string; status: string }>
-    expect(runs.map((run) => run.day)).toEqual(["2024-01-01", "2024-01-02"])
-    expect(runs.every((run) => run.status === "succeeded")).toBe(true)
+    const states = JSON.parse(result.stdout) as Array<{ day: string; status: string; attempts: number }>
+    expect(states.map((state) => [state.day, state.status])).toEqual([
+      ["2024-01-01", "succeeded"],
+      ["2024-01-02", "succeeded"],
+      ["2024-01-03", "missing"]
+    ])
+    expect(states[2]!.attempts).toBe(0)
+  })
+
+  it("status draws a calendar with totals and the last runs", async () => {
+    const result = await cli(["status", "--from", "2023-12-25", "--to", "2024-01-07"])
+    expect(result.code).toBe(0)
+    const lines = result.stdout.split("\n")
+    // 2024-01-01 is a Monday: the second week's column holds the two succeeded days.
+    expect(lines.find((line) => line.startsWith("Mon"))).toBe("Mon  · ■")
+    expect(lines.find((line) => line.startsWith("Tue"))).toBe("Tue  · ■")
+    expect(lines.find((line) => line.startsWith("Wed"))).toBe("Wed  · ·")
+    expect(result.stdout).toContain("■ succeeded 2  ✗ failed 0  ◐ running 0  · missing 12  (14 days)")
+    expect(result.stdout).toMatch(/last runs:\n {2}2024-01-0[12] {2}succeeded/)
   })
 
   it.each([[[]], [["run"]], [["migrate"]], [["status"]], [["demo"]], [["fonte", "serve"]], [["fonte", "seed"]]])(

@@ -6,9 +6,12 @@
  * (samples outside it are allowed and ignored downstream), or fails with a `SourceError`. The
  * pipeline reads the whole stream before it loads anything, so a failure midway loses nothing.
  */
+
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
 import type { Variable } from "./Signal.ts"
@@ -70,3 +73,21 @@ export class Source extends Context.Service<
     readonly extract: (request: ExtractRequest) => Stream.Stream<SampleFrame, SourceError>
   }
 >()("@delfos/etl/Source") {}
+
+/**
+ * The same source, starting at most `perSecond` extracts a second (spaced evenly), so a backfill
+ * does not flood the source's API. Concurrent extracts queue for their turn.
+ */
+export const rateLimited = (source: Source["Service"], perSecond: number): Source["Service"] => {
+  const spacing = 1000 / perSecond
+  let nextSlot = 0
+  const turn = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const slot = Math.max(now, nextSlot)
+    nextSlot = slot + spacing
+    return slot > now ? Effect.sleep(slot - now) : Effect.void
+  })
+  return Source.of({
+    name: source.name,
+    extract: (request) => Stream.unwrap(Effect.as(turn, source.extract(request)))
+  })
+}

@@ -48,6 +48,11 @@ export const migrations = {
     // "the latest run of each day" is a walk of the index.
     yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS etl_run_partition_attempt
       ON etl_run (pipeline, partition_day, time_zone, attempt DESC)`
+  }),
+  "0003_etl_run_runner": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // host:pid of the process that ran it: a `running` row whose process died is not in progress.
+    yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS runner text`
   })
 }
 

@@ -3,71 +3,26 @@
  * with what it read and wrote), so the CLI and an orchestrator can tell which days are done, which
  * failed and how often each was tried.
  */
-import { Partition, Pipeline, type RunReport, type Sink, type Source } from "@delfos/etl"
-import * as Context from "effect/Context"
+import { Ledger, Partition, type RunReport } from "@delfos/etl"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
-import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlClient from "effect/sql/SqlClient"
+import * as SqlClientService from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import * as Connection from "./Connection.ts"
 import * as Migrations from "./Migrations.ts"
 
-export const Status = Schema.Literals(["running", "succeeded", "failed"])
-export type Status = typeof Status.Type
-
-/** One attempt at one partition. Counts are `null` until the run finishes. */
-export interface Run {
-  readonly id: number
-  readonly pipeline: string
-  readonly day: Partition.Day
-  readonly timeZone: Partition.TimeZone
-  readonly status: Status
-  /** 1 for a partition's first run, then one more for each later run of the same pipeline and partition. */
-  readonly attempt: number
-  readonly samplesRead: number | null
-  readonly rowsWritten: number | null
-  readonly rowsDeleted: number | null
-  /** ISO 8601, UTC, by the database's clock. */
-  readonly startedAt: string
-  readonly finishedAt: string | null
-  readonly error: string | null
-}
-
-/** Days to look at in `history`, both included; every day when absent. */
-export interface HistoryOptions {
-  readonly from?: Partition.Day | undefined
-  readonly to?: Partition.Day | undefined
-}
-
-/** The ledger could not be read or written. */
-export class RunLedgerError extends Schema.TaggedError<RunLedgerError>()("RunLedgerError", {
-  operation: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `run ledger: ${this.operation} failed: ${this.reason}`
-  }
-}
-
-export class RunLedger extends Context.Service<
-  RunLedger,
-  {
-    /** Records a new run of `partition` as `running`, numbered after the earlier ones; returns its id. */
-    readonly start: (pipeline: string, partition: Partition.Partition) => Effect.Effect<number, RunLedgerError>
-    /** Records how a run ended, from the pipeline's report (`succeeded` or `failed`, counts, error). */
-    readonly finish: (runId: number, report: RunReport.RunReport) => Effect.Effect<void, RunLedgerError>
-    /** Records a run as failed for a reason the pipeline did not report (interrupted, crashed). */
-    readonly fail: (runId: number, error: string) => Effect.Effect<void, RunLedgerError>
-    /** The latest run of each partition of `pipeline`, by day then time zone. */
-    readonly history: (pipeline: string, options?: HistoryOptions) => Effect.Effect<ReadonlyArray<Run>, RunLedgerError>
-    /** Every run of one partition, first attempt first. */
-    readonly runs: (
-      pipeline: string,
-      partition: Partition.Partition
-    ) => Effect.Effect<ReadonlyArray<Run>, RunLedgerError>
-  }
->()("@delfos/etl-sink-postgres/RunLedger") {}
+// The ledger's interface is the core's (`Ledger.Ledger`); this module is its Postgres implementation.
+export const RunLedger = Ledger.Ledger
+export type RunLedger = Ledger.Ledger
+export const RunLedgerError = Ledger.LedgerError
+export type RunLedgerError = Ledger.LedgerError
+export const Status = Ledger.Status
+export type Status = Ledger.Status
+export type Run = Ledger.Run
+export type HistoryOptions = Ledger.HistoryOptions
+/** Runs one partition and records it in the ledger in context (the core's `Ledger.record`). */
+export const record: typeof Ledger.record = Ledger.record
 
 interface RunRow {
   readonly id: number
@@ -82,6 +37,7 @@ interface RunRow {
   readonly started_at: Date
   readonly finished_at: Date | null
   readonly error: string | null
+  readonly runner: string | null
 }
 
 const toRun = (row: RunRow): Run => ({
@@ -96,7 +52,8 @@ const toRun = (row: RunRow): Run => ({
   rowsDeleted: row.rows_deleted,
   startedAt: row.started_at.toISOString(),
   finishedAt: row.finished_at === null ? null : row.finished_at.toISOString(),
-  error: row.error
+  error: row.error,
+  runner: row.runner
 })
 
 // Two starts of one partition at once may read the same latest attempt; the unique index turns the
@@ -104,17 +61,17 @@ const toRun = (row: RunRow): Run => ({
 const isAttemptTaken = (error: SqlError.SqlError) => error.reason._tag === "UniqueViolation"
 
 const failed = (operation: string) => (error: unknown) =>
-  new RunLedgerError({ operation, reason: Connection.reasonOf(error) })
+  new Ledger.LedgerError({ operation, reason: Connection.reasonOf(error) })
 
 /** The ledger over the `SqlClient` in context; it expects the migrations to have run. */
-export const make: Effect.Effect<RunLedger["Service"], never, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
+export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClientService.SqlClient
   const columns = sql`id, pipeline, partition_day::text AS day, time_zone, status, attempt, samples_read,
-    rows_written, rows_deleted, started_at, finished_at, error`
+    rows_written, rows_deleted, started_at, finished_at, error, runner`
 
   const start = (pipeline: string, partition: Partition.Partition) =>
-    sql<{ id: number }>`INSERT INTO etl_run (pipeline, partition_day, time_zone, status, attempt)
-      SELECT ${pipeline}, ${partition.day}::date, ${partition.timeZone}, 'running', coalesce(max(attempt), 0) + 1
+    sql<{ id: number }>`INSERT INTO etl_run (pipeline, partition_day, time_zone, status, attempt, runner)
+      SELECT ${pipeline}, ${partition.day}::date, ${partition.timeZone}, 'running', coalesce(max(attempt), 0) + 1, ${Ledger.runner}
       FROM etl_run
       WHERE pipeline = ${pipeline} AND partition_day = ${partition.day}::date AND time_zone = ${partition.timeZone}
       RETURNING id`.pipe(
@@ -129,7 +86,7 @@ export const make: Effect.Effect<RunLedger["Service"], never, SqlClient.SqlClien
       Effect.flatMap((rows) =>
         rows.length === 1
           ? Effect.void
-          : Effect.fail(new RunLedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
+          : Effect.fail(new Ledger.LedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
       )
     )
 
@@ -177,29 +134,11 @@ export const make: Effect.Effect<RunLedger["Service"], never, SqlClient.SqlClien
       Effect.mapError(failed(`runs of ${pipeline} ${Partition.format(partition)}`))
     )
 
-  return RunLedger.of({ start, finish, fail, history, runs })
+  return Ledger.Ledger.of({ start, finish, fail, history, runs })
 })
 
 /** The ledger over the `SqlClient` in context, migrations applied first. */
-export const layerFromClient: Layer.Layer<RunLedger, RunLedgerError, SqlClient.SqlClient> = Layer.effect(
-  RunLedger,
+export const layerFromClient: Layer.Layer<Ledger.Ledger, Ledger.LedgerError, SqlClient.SqlClient> = Layer.effect(
+  Ledger.Ledger,
   Migrations.migrate.pipe(Effect.mapError(failed("migrate")), Effect.andThen(make))
 )
-
-/**
- * Runs one partition with `Pipeline.runReporting` and records it: `running` before, then the
- * report's outcome; an interrupted run is recorded as failed. Returns the report.
- */
-export const record = (
-  partition: Partition.Partition,
-  options: Pipeline.PipelineOptions = {}
-): Effect.Effect<RunReport.RunReport, RunLedgerError, RunLedger | Source.Source | Sink.Sink> =>
-  Effect.gen(function* () {
-    const ledger = yield* RunLedger
-    const runId = yield* ledger.start(options.name ?? Pipeline.defaultName, partition)
-    const report = yield* Pipeline.runReporting(partition, options).pipe(
-      Effect.onInterrupt(() => Effect.ignore(ledger.fail(runId, "interrupted")))
-    )
-    yield* ledger.finish(runId, report)
-    return report
-  })

@@ -1,0 +1,237 @@
+import { execFile, spawn } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Server } from "@delfos/fonte"
+import { TestDatabase } from "@delfos/test-utils"
+import { PgClient } from "@effect/sql-pg"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as SqlClient from "effect/sql/SqlClient"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+// backfill, status and schedule as processes, against the fonte server and real Postgres.
+const bin = join(import.meta.dirname, "..", "dist", "bin.js")
+const scratch = mkdtempSync(join(tmpdir(), "delfos-orchestration-"))
+let fonteDatabase: TestDatabase.Handle
+let target: TestDatabase.Handle
+let fonte: Server.FonteServer
+
+const environment = (overrides: Record<string, string | undefined> = {}) => {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    DATABASE_URL: target.url,
+    SOURCE_API_URL: `${fonte.url}/api/v1`,
+    ...overrides
+  }
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
+  return env
+}
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: environment(env), cwd: scratch, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
+    )
+  })
+
+const query = <A>(statement: string): Promise<ReadonlyArray<A>> =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return (yield* sql.unsafe(statement)) as unknown as ReadonlyArray<A>
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(target.url), maxConnections: 1 })), Effect.scoped)
+  )
+
+const states = async (pipeline: string, from: string, to: string) => {
+  const result = await cli(["status", "--pipeline", pipeline, "--from", from, "--to", to, "--json"])
+  expect(result.code).toBe(0)
+  return JSON.parse(result.stdout) as Array<{ day: string; status: string; attempts: number; lastError: string | null }>
+}
+
+beforeAll(async () => {
+  fonteDatabase = await TestDatabase.acquire()
+  target = await TestDatabase.acquire()
+  fonte = await Server.createFonteServer({
+    port: 0,
+    databaseUrl: fonteDatabase.url,
+    maxConnections: fonteDatabase.maxConnections
+  })
+  const seeded = await fetch(`${fonte.url}/api/seed`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ start_date: "2024-01-01", days: 20 })
+  })
+  expect(seeded.status).toBe(201)
+}, 60_000)
+
+afterAll(async () => {
+  await fonte?.close()
+  await fonteDatabase?.release()
+  await target?.release()
+})
+
+describe("delfos-etl backfill", () => {
+  it("runs what is missing with bounded concurrency; run again, there is nothing left", async () => {
+    const first = await cli([
+      "backfill",
+      "--pipeline",
+      "bf",
+      "--from",
+      "2024-01-01",
+      "--to",
+      "2024-01-06",
+      "--concurrency",
+      "2"
+    ])
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain("6 of 6 partitions to run")
+    expect(first.stdout).toMatch(/backfill: 6 succeeded, 0 failed, 0 skipped, 0 retries/)
+    expect((await states("bf", "2024-01-01", "2024-01-06")).every((state) => state.status === "succeeded")).toBe(true)
+    const again = await cli(["backfill", "--pipeline", "bf", "--from", "2024-01-01", "--to", "2024-01-06"])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain("0 of 6 partitions to run (6 skipped: not missing or failed)")
+  })
+
+  it("retries a failing day up to --max-attempts, then exits 1 with the day failed in the ledger", async () => {
+    // The fonte, except that 2024-01-03 always answers 503.
+    const proxy = createServer(async (request, response) => {
+      if (request.url?.includes("start_date=2024-01-03")) {
+        response.writeHead(503, { "content-type": "application/json" }).end('{"detail":"maintenance"}')
+        return
+      }
+      const upstream = await fetch(`${fonte.url}${request.url}`)
+      response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text())
+    })
+    proxy.listen(0, "127.0.0.1")
+    await once(proxy, "listening")
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1`
+      const result = await cli(
+        ["backfill", "--pipeline", "flaky", "--from", "2024-01-02", "--to", "2024-01-04", "--max-attempts", "2"],
+        { SOURCE_API_URL: url }
+      )
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain("2024-01-03 attempt 1 failed, retrying")
+      expect(result.stdout).toMatch(/backfill: 2 succeeded, 1 failed, 0 skipped, 1 retries/)
+      const days = await states("flaky", "2024-01-02", "2024-01-04")
+      expect(days.map((day) => [day.day, day.status, day.attempts])).toEqual([
+        ["2024-01-02", "succeeded", 1],
+        ["2024-01-03", "failed", 2],
+        ["2024-01-04", "succeeded", 1]
+      ])
+      expect(days[1]!.lastError).toContain("503")
+    } finally {
+      proxy.close()
+    }
+  }, 60_000)
+
+  it("killed (SIGKILL) midway, the same command afterwards does only what is left", async () => {
+    const args = [
+      "backfill",
+      "--pipeline",
+      "resume",
+      "--from",
+      "2024-01-01",
+      "--to",
+      "2024-01-16",
+      "--max-requests-per-second",
+      "8"
+    ]
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: environment(),
+      cwd: scratch,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    // Wait for a few days to be done, then kill it without warning.
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if ((output.match(/succeeded/g) ?? []).length >= 4) {
+          clearInterval(check)
+          resolve()
+        }
+      }, 20)
+    })
+    child.kill("SIGKILL")
+    await once(child, "exit")
+    const before = await states("resume", "2024-01-01", "2024-01-16")
+    const done = before.filter((state) => state.status === "succeeded").length
+    expect(done).toBeGreaterThanOrEqual(4)
+    expect(done).toBeLessThan(16)
+    const rest = await cli([
+      "backfill",
+      "--pipeline",
+      "resume",
+      "--from",
+      "2024-01-01",
+      "--to",
+      "2024-01-16",
+      "--concurrency",
+      "4"
+    ])
+    expect(rest.code).toBe(0)
+    expect(rest.stdout).toContain(`${16 - done} of 16 partitions to run`)
+    const after = await states("resume", "2024-01-01", "2024-01-16")
+    expect(after.every((state) => state.status === "succeeded")).toBe(true)
+    const perDay = await query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM data WHERE timestamp >= '2024-01-01' AND timestamp < '2024-01-17' GROUP BY date_trunc('day', timestamp)"
+    )
+    expect(perDay.map((row) => row.n)).toEqual(new Array(16).fill(1152))
+  }, 60_000)
+
+  it("refuses bad orchestration options with exit 2", async () => {
+    for (const [args, message] of [
+      [["backfill", "--from", "2024-01-01", "--only", "done"], 'invalid --only "done"'],
+      [["backfill", "--from", "2024-01-01", "--max-attempts", "0"], 'invalid --max-attempts "0"'],
+      [
+        ["backfill", "--from", "2024-01-01", "--max-requests-per-second", "-1"],
+        'invalid --max-requests-per-second "-1"'
+      ],
+      [["schedule"], "schedule needs --start-day"],
+      [["schedule", "--start-day", "2024-01-01", "--cron", "every day"], 'invalid cron "every day"']
+    ] as const) {
+      const result = await cli(args)
+      expect(result.code, args.join(" ")).toBe(2)
+      expect(result.stderr).toContain(message)
+    }
+  })
+})
+
+describe("delfos-etl schedule", () => {
+  it("catches up at once, waits for the next tick, and stops cleanly on SIGTERM", async () => {
+    // Three days before today: nothing in the fonte for them, so they succeed with no rows.
+    const startDay = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10)
+    const child = spawn(process.execPath, [bin, "schedule", "--pipeline", "scheduled", "--start-day", startDay], {
+      env: environment(),
+      cwd: scratch,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let output = ""
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "next tick" line: ${output}`)), 30_000)
+      const check = setInterval(() => {
+        if (output.includes("next tick at")) {
+          clearInterval(check)
+          clearTimeout(timer)
+          resolve()
+        }
+      }, 20)
+    })
+    expect(output).toMatch(/tick at .*: 3 partitions due/)
+    expect(output).toContain("3 to run, 0 already done")
+    child.kill("SIGTERM")
+    const [code] = await once(child, "exit")
+    expect(code).toBe(0)
+    const days = await states("scheduled", startDay, new Date(Date.now() - 86_400_000).toISOString().slice(0, 10))
+    expect(days.map((day) => day.status)).toEqual(["succeeded", "succeeded", "succeeded"])
+  }, 60_000)
+})

@@ -1,0 +1,107 @@
+/**
+ * A pipeline's partitions and their status: every day from the pipeline's start day to the last
+ * complete day (yesterday, in its time zone) is missing, running, succeeded or failed, as the
+ * ledger says. The basis of status views, backfills and schedules.
+ */
+import * as Effect from "effect/Effect"
+import { isLive, Ledger, type LedgerError, type Run } from "./Ledger.ts"
+import * as Partition from "./Partition.ts"
+
+export type PartitionStatus = "missing" | "running" | "succeeded" | "failed"
+
+export const statuses: ReadonlyArray<PartitionStatus> = ["missing", "running", "succeeded", "failed"]
+
+/** A pipeline as orchestration sees it: a name, its first day, its time zone. */
+export interface Definition {
+  readonly name: string
+  readonly startDay: Partition.Day
+  readonly timeZone: Partition.TimeZone
+}
+
+export interface PartitionState {
+  readonly day: Partition.Day
+  readonly timeZone: Partition.TimeZone
+  readonly status: PartitionStatus
+  /** Runs so far (0 when missing). */
+  readonly attempts: number
+  readonly lastError: string | null
+  readonly rowsWritten: number | null
+  readonly durationMs: number | null
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+}
+
+/** The latest complete day in `timeZone` at `now` (epoch ms): yesterday there. */
+export const lastCompleteDay = (timeZone: Partition.TimeZone, now: number): Partition.Day =>
+  Partition.addDays(Partition.dayOf(now, timeZone), -1)
+
+/** The partitions of a pipeline that are due at `now`: its start day to yesterday, both included. */
+export const due = (definition: Definition, now: number): Array<Partition.Partition> =>
+  Partition.days(definition.startDay, lastCompleteDay(definition.timeZone, now)).map((day) => ({
+    day,
+    timeZone: definition.timeZone
+  }))
+
+export interface StatesOptions {
+  /** How long a `running` run of another host counts as alive without a result; an hour by default. */
+  readonly staleAfter?: number | undefined
+  /** Epoch ms; the clock's now by default. */
+  readonly now?: number | undefined
+}
+
+const stateOf = (
+  partition: Partition.Partition,
+  run: Run | undefined,
+  now: number,
+  staleAfter: number
+): PartitionState => {
+  if (run === undefined) {
+    return {
+      ...partition,
+      status: "missing",
+      attempts: 0,
+      lastError: null,
+      rowsWritten: null,
+      durationMs: null,
+      startedAt: null,
+      finishedAt: null
+    }
+  }
+  const abandoned = run.status === "running" && !isLive(run, now, staleAfter)
+  return {
+    ...partition,
+    status: abandoned ? "failed" : run.status,
+    attempts: run.attempt,
+    lastError: abandoned ? `abandoned: ${run.runner ?? "its runner"} stopped without a result` : run.error,
+    rowsWritten: run.rowsWritten,
+    durationMs: run.finishedAt === null ? null : Date.parse(run.finishedAt) - Date.parse(run.startedAt),
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt
+  }
+}
+
+/** The state of each partition (in the order given), from the ledger. */
+export const states = (
+  pipeline: string,
+  partitions: ReadonlyArray<Partition.Partition>,
+  options: StatesOptions = {}
+): Effect.Effect<Array<PartitionState>, LedgerError, Ledger> =>
+  Effect.gen(function* () {
+    if (partitions.length === 0) return []
+    const ledger = yield* Ledger
+    const days = partitions.map((partition) => partition.day).sort()
+    const runs = yield* ledger.history(pipeline, { from: days[0], to: days[days.length - 1] })
+    const latest = new Map(runs.map((run) => [`${run.timeZone}|${run.day}`, run]))
+    const now = options.now ?? Date.now()
+    const staleAfter = options.staleAfter ?? 3_600_000
+    return partitions.map((partition) =>
+      stateOf(partition, latest.get(`${partition.timeZone}|${partition.day}`), now, staleAfter)
+    )
+  })
+
+/** How many partitions are in each status. */
+export const count = (states: ReadonlyArray<PartitionState>): Record<PartitionStatus, number> => {
+  const totals: Record<PartitionStatus, number> = { missing: 0, running: 0, succeeded: 0, failed: 0 }
+  for (const state of states) totals[state.status]++
+  return totals
+}

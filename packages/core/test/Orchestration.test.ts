@@ -1,0 +1,301 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { TestClock } from "effect/testing"
+import * as Backfill from "../src/Backfill.ts"
+import * as LedgerModule from "../src/Ledger.ts"
+import { Ledger, type Run, runner } from "../src/Ledger.ts"
+import * as MemoryLedger from "../src/MemoryLedger.ts"
+import * as MemorySink from "../src/MemorySink.ts"
+import * as MemorySource from "../src/MemorySource.ts"
+import * as Partition from "../src/Partition.ts"
+import * as Partitions from "../src/Partitions.ts"
+import * as SampleFrame from "../src/SampleFrame.ts"
+import * as Scheduler from "../src/Scheduler.ts"
+import * as SourceModule from "../src/Source.ts"
+import { Source, SourceUnavailable } from "../src/Source.ts"
+
+/** Ten days of minute samples from 2024-01-01. */
+const tenDays = (() => {
+  const start = Date.UTC(2024, 0, 1)
+  const n = 10 * 1440
+  return SampleFrame.make(
+    Float64Array.from({ length: n }, (_, i) => start + i * 60_000),
+    {
+      wind_speed: Float64Array.from({ length: n }, (_, i) => 8 + Math.sin(i / 50)),
+      power: Float64Array.from({ length: n }, (_, i) => 2000 + 500 * Math.cos(i / 70))
+    }
+  )
+})()
+
+const definition: Partitions.Definition = {
+  name: "test",
+  startDay: Partition.Day.make("2024-01-01"),
+  timeZone: Partition.utc
+}
+
+/** A source that fails `failures(day)` times for a day before serving it, counting extracts. */
+const flaky = (failures: (day: string) => number) => {
+  const calls = new Map<string, number>()
+  const memory = MemorySource.make(tenDays)
+  const source = Source.of({
+    name: "flaky",
+    extract: (request) =>
+      Stream.unwrap(
+        Effect.sync(() => {
+          const n = (calls.get(request.partition.day) ?? 0) + 1
+          calls.set(request.partition.day, n)
+          return n <= failures(request.partition.day)
+            ? Stream.fail(new SourceUnavailable({ source: "flaky", reason: `attempt ${n} refused` }))
+            : memory.extract(request)
+        })
+      )
+  })
+  return { source, calls }
+}
+
+const environment = (source: Source["Service"] = MemorySource.make(tenDays)) =>
+  Layer.mergeAll(Layer.succeed(Source, source), MemorySink.layer(), MemoryLedger.layer)
+
+const runsOf = (day: string) =>
+  Effect.gen(function* () {
+    const ledger = yield* Ledger
+    return yield* ledger.runs("test", Partition.make(day))
+  })
+
+describe("Partitions", () => {
+  it("are due from the start day to yesterday in the pipeline's time zone", () => {
+    const now = Date.parse("2024-01-05T10:00:00Z")
+    expect(Partitions.due(definition, now).map((p) => p.day)).toEqual([
+      "2024-01-01",
+      "2024-01-02",
+      "2024-01-03",
+      "2024-01-04"
+    ])
+    const saoPaulo = { ...definition, timeZone: Partition.TimeZone.make("America/Sao_Paulo") }
+    // 01:00 UTC on the 5th is 22:00 on the 4th in Sao Paulo: the 3rd is the last complete day.
+    expect(Partitions.due(saoPaulo, Date.parse("2024-01-05T01:00:00Z")).at(-1)?.day).toBe("2024-01-03")
+    expect(Partitions.due(definition, Date.parse("2024-01-01T12:00:00Z"))).toEqual([])
+  })
+
+  it.live("take their status from the ledger: missing, succeeded, failed, running, abandoned", () =>
+    Effect.gen(function* () {
+      const partitions = Partitions.due(definition, Date.parse("2024-01-06T00:00:00Z"))
+      yield* LedgerModule.record(Partition.make("2024-01-01"), { name: "test" })
+      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      const ledger = yield* Ledger
+      // A run in progress in this very process, and one whose process is gone.
+      yield* ledger.start("test", Partition.make("2024-01-03"))
+      yield* ledger.start("test", Partition.make("2024-01-04"))
+      const states = yield* Partitions.states("test", partitions)
+      expect(states.map((state) => [state.day, state.status])).toEqual([
+        ["2024-01-01", "succeeded"],
+        ["2024-01-02", "failed"],
+        ["2024-01-03", "running"],
+        ["2024-01-04", "running"],
+        ["2024-01-05", "missing"]
+      ])
+      expect(states[1]!.lastError).toContain("SourceUnavailable")
+      expect(states[0]!.rowsWritten).toBe(1152)
+      expect(Partitions.count(states)).toEqual({ missing: 1, running: 2, succeeded: 1, failed: 1 })
+    }).pipe(Effect.provide(environment(flaky((day) => (day === "2024-01-02" ? 99 : 0)).source)))
+  )
+
+  it.effect("a running run whose process died counts as failed (abandoned), so backfills redo it", () =>
+    Effect.gen(function* () {
+      const host = runner.split(":")[0]
+      const dead: Run = {
+        id: 7,
+        pipeline: "test",
+        day: Partition.Day.make("2024-01-01"),
+        timeZone: Partition.utc,
+        status: "running",
+        attempt: 2,
+        samplesRead: null,
+        rowsWritten: null,
+        rowsDeleted: null,
+        startedAt: new Date().toISOString(),
+        finishedAt: null,
+        error: null,
+        runner: `${host}:2147483646`
+      }
+      const ledger = Ledger.of({
+        start: () => Effect.succeed(8),
+        finish: () => Effect.void,
+        fail: () => Effect.void,
+        history: () => Effect.succeed([dead]),
+        runs: () => Effect.succeed([dead])
+      })
+      const [state] = yield* Partitions.states("test", [Partition.make("2024-01-01")]).pipe(
+        Effect.provideService(Ledger, ledger)
+      )
+      expect(state).toMatchObject({ status: "failed", attempts: 2 })
+      expect(state!.lastError).toBe(`abandoned: ${host}:2147483646 stopped without a result`)
+      const planned = yield* Backfill.plan([Partition.make("2024-01-01")], { name: "test" }).pipe(
+        Effect.provideService(Ledger, ledger)
+      )
+      expect(planned.map((partition) => partition.day)).toEqual(["2024-01-01"])
+    })
+  )
+
+  it("a running run whose process died is not live; one of this process is", () => {
+    const base: Run = {
+      id: 1,
+      pipeline: "test",
+      day: Partition.Day.make("2024-01-01"),
+      timeZone: Partition.utc,
+      status: "running",
+      attempt: 1,
+      samplesRead: null,
+      rowsWritten: null,
+      rowsDeleted: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      error: null,
+      runner
+    }
+    expect(LedgerModule.isLive(base, Date.now(), 3_600_000)).toBe(true)
+    const host = runner.split(":")[0]
+    expect(LedgerModule.isLive({ ...base, runner: `${host}:2147483646` }, Date.now(), 3_600_000)).toBe(false)
+    expect(LedgerModule.isLive({ ...base, runner: "elsewhere:1" }, Date.now(), 3_600_000)).toBe(true)
+    expect(LedgerModule.isLive({ ...base, runner: "elsewhere:1" }, Date.now() + 3_600_001, 3_600_000)).toBe(false)
+    expect(LedgerModule.isLive({ ...base, status: "succeeded" }, Date.now(), 3_600_000)).toBe(false)
+  })
+})
+
+describe("Backfill", () => {
+  const range = (from: string, to: string) => Effect.orDie(Partition.decodeRange(from, to))
+
+  it.live("runs only missing and failed partitions, with bounded concurrency", () =>
+    Effect.gen(function* () {
+      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      const summary = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-05"), { name: "test", concurrency: 2 })
+      expect(summary).toMatchObject({ planned: 4, skipped: 1, succeeded: 4, failed: 0, retries: 0 })
+      expect(summary.reports.map((report) => report.day).sort()).toEqual([
+        "2024-01-01",
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05"
+      ])
+      const again = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-05"), { name: "test" })
+      expect(again.planned).toBe(0)
+      expect(again.skipped).toBe(5)
+    }).pipe(Effect.provide(environment()))
+  )
+
+  it.live("retries a failed partition with backoff up to the attempts allowed", () => {
+    const { calls, source } = flaky((day) => (day === "2024-01-02" ? 2 : day === "2024-01-03" ? 99 : 0))
+    return Effect.gen(function* () {
+      const summary = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-03"), {
+        name: "test",
+        maxAttempts: 3,
+        backoff: "1 millis"
+      })
+      expect(summary).toMatchObject({ planned: 3, succeeded: 2, failed: 1, retries: 4 })
+      expect([calls.get("2024-01-01"), calls.get("2024-01-02"), calls.get("2024-01-03")]).toEqual([1, 3, 3])
+      const runs = yield* runsOf("2024-01-03")
+      expect(runs.map((run) => [run.attempt, run.status])).toEqual([
+        [1, "failed"],
+        [2, "failed"],
+        [3, "failed"]
+      ])
+      // Run again, it picks up only the failed day.
+      const again = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-03"), { name: "test", maxAttempts: 1 })
+      expect(again.planned).toBe(1)
+      expect((yield* runsOf("2024-01-03")).length).toBe(4)
+    }).pipe(Effect.provide(environment(source)))
+  })
+
+  it.live("interrupted midway, run again: does only what is left", () =>
+    Effect.gen(function* () {
+      const partitions = yield* range("2024-01-01", "2024-01-08")
+      const slow = Source.of({
+        name: "slow",
+        extract: (request) =>
+          Stream.fromEffectDrain(Effect.sleep(20)).pipe(Stream.concat(MemorySource.make(tenDays).extract(request)))
+      })
+      const first = yield* Stream.runCollect(Backfill.run(partitions, { name: "test", concurrency: 2 })).pipe(
+        Effect.provideService(Source, slow),
+        Effect.forkChild
+      )
+      yield* Effect.sleep(50)
+      yield* Fiber.interrupt(first)
+      const states = yield* Partitions.states("test", partitions)
+      const done = states.filter((state) => state.status === "succeeded").length
+      expect(done).toBeGreaterThan(0)
+      expect(done).toBeLessThan(8)
+      expect(states.some((state) => state.lastError === "interrupted")).toBe(true)
+      const rest = yield* Backfill.runAll(partitions, { name: "test" })
+      expect(rest.planned).toBe(8 - done)
+      expect(Partitions.count(yield* Partitions.states("test", partitions)).succeeded).toBe(8)
+    }).pipe(Effect.provide(environment()))
+  )
+})
+
+describe("Scheduler", () => {
+  it.effect("ticks at once (catching up), then at each cron time, re-running the lookback days", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(Date.parse("2024-01-05T00:00:00Z"))
+      const events: Array<Scheduler.SchedulerEvent> = []
+      const fiber = yield* Scheduler.run(definition, { cron: "15 0 * * *", lookback: 2 }).pipe(
+        Stream.runForEach((event) => Effect.sync(() => events.push(event))),
+        Effect.forkChild
+      )
+      const ranDays = () => events.flatMap((event) => (event._tag === "Attempted" ? [event.report.day as string] : []))
+      yield* TestClock.adjust(1)
+      // Catch-up: the 1st to the 4th.
+      expect(ranDays()).toEqual(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])
+      expect(events.at(-1)).toEqual({ _tag: "Waiting", until: "2024-01-05T00:15:00.000Z" })
+      // 00:15: nothing new is due, the last two days run again for late data.
+      yield* TestClock.adjust(15 * 60_000)
+      expect(ranDays().slice(4)).toEqual(["2024-01-03", "2024-01-04"])
+      // The next day at 00:15: the 5th is due (and the 4th re-runs).
+      yield* TestClock.adjust(24 * 3_600_000)
+      expect(ranDays().slice(6)).toEqual(["2024-01-04", "2024-01-05"])
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(environment()))
+  )
+
+  it.effect("an invalid cron is a typed error", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Stream.runDrain(Scheduler.run(definition, { cron: "every day" })))
+      expect(error._tag).toBe("InvalidCron")
+      expect(error.message).toContain('invalid cron "every day"')
+    }).pipe(Effect.provide(environment()))
+  )
+})
+
+describe("Source.rateLimited", () => {
+  it.effect("starts at most N extracts a second, evenly spaced", () =>
+    Effect.gen(function* () {
+      const started: Array<number> = []
+      const memory = MemorySource.make(tenDays)
+      const limited = SourceModule.rateLimited(
+        Source.of({
+          name: "timed",
+          extract: (request) =>
+            Stream.unwrap(
+              Effect.map(Clock.currentTimeMillis, (now) => {
+                started.push(now)
+                return memory.extract(request)
+              })
+            )
+        }),
+        10
+      )
+      const partitions = yield* Effect.orDie(Partition.decodeRange("2024-01-01", "2024-01-05"))
+      const fiber = yield* Effect.forEach(
+        partitions,
+        (partition) =>
+          Stream.runDrain(limited.extract({ partition, range: Partition.range(partition), variables: [] })),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.forkChild)
+      yield* TestClock.adjust(1_000)
+      yield* Fiber.join(fiber)
+      expect(started).toEqual([0, 100, 200, 300, 400])
+    })
+  )
+})
