@@ -48,15 +48,20 @@ export const run = Effect.fn("Pipeline.run")(function* (partition: Partition.Par
   const source = yield* Source
   const sink = yield* Sink
   const startedAt = yield* Clock.currentTimeMillis
+  const t0 = yield* Clock.currentTimeNanos
   const range = Partition.range(partition)
   const resampler = Resample.make({ range, variables, statistics, every })
   yield* source
     .extract({ partition, range, variables })
     .pipe(Stream.runForEach((frame) => Effect.sync(() => resampler.add(frame))))
+  const t1 = yield* Clock.currentTimeNanos
   const windows = resampler.result()
   const rows = Unpivot.unpivot(windows)
+  const t2 = yield* Clock.currentTimeNanos
   const loaded = yield* sink.load({ pipeline: name, partition, range, signals: Unpivot.signalsOf(windows), rows })
+  const t3 = yield* Clock.currentTimeNanos
   const finishedAt = yield* Clock.currentTimeMillis
+  const millis = (from: bigint, to: bigint) => Number(to - from) / 1e6
   const report: RunReport = {
     pipeline: name,
     day: partition.day,
@@ -69,7 +74,8 @@ export const run = Effect.fn("Pipeline.run")(function* (partition: Partition.Par
     rowsWritten: loaded.rowsWritten,
     rowsDeleted: loaded.rowsDeleted,
     startedAt: Timestamp.format(startedAt),
-    durationMs: finishedAt - startedAt
+    durationMs: finishedAt - startedAt,
+    timings: { extractMs: millis(t0, t1), transformMs: millis(t1, t2), loadMs: millis(t2, t3) }
   }
   return report
 })

@@ -18,6 +18,14 @@ export type RunError = typeof RunError.Type
 
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 
+/** Where a run's time went: reading the source (the resampler consumes frames as they arrive), the rest of the transform, the load. */
+export const RunTimings = Schema.Struct({
+  extractMs: Schema.Finite,
+  transformMs: Schema.Finite,
+  loadMs: Schema.Finite
+})
+export type RunTimings = typeof RunTimings.Type
+
 export const RunReport = Schema.Struct({
   pipeline: Schema.String,
   day: Day,
@@ -36,6 +44,7 @@ export const RunReport = Schema.Struct({
   rowsDeleted: Count,
   startedAt: IsoTimestamp,
   durationMs: Schema.Finite,
+  timings: Schema.optionalKey(RunTimings),
   error: Schema.optionalKey(RunError)
 })
 export type RunReport = typeof RunReport.Type
