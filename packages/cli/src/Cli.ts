@@ -85,7 +85,8 @@ export const program = (setExitCode: (code: number) => void): Command => {
         "delfos-etl demo",
         "delfos-etl --date 2024-01-01",
         "delfos-etl run --from 2024-01-01 --to 2024-01-31 --concurrency 4",
-        "delfos-etl status --json"
+        "delfos-etl status --json",
+        "delfos-etl worker --concurrency 2   # take queued days (see delfos-etl worker --help)"
       ])
     )
     .action(async (flags: RunFlags) => {
@@ -189,31 +190,41 @@ export const program = (setExitCode: (code: number) => void): Command => {
       .option("--concurrency <n>", "days run at once", "1")
       .option("--max-attempts <k>", "attempts per day, the first included", "3")
       .option("--max-requests-per-second <r>", "start at most r source requests a second")
+      .option("--distributed", "queue one job per day for `delfos-etl worker` processes instead of running here")
   )
     .addHelpText(
       "after",
       examples([
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --concurrency 4",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --distributed   # then: delfos-etl worker, on any machines",
         "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 5",
         "delfos-etl backfill --from 2023-01-01 --to 2023-12-31 --max-requests-per-second 5",
         "# interrupted or killed? the same command again does only what is left"
       ])
     )
-    .action(async (flags: RunFlags & { only?: string; maxAttempts?: string; maxRequestsPerSecond?: string }) =>
-      setExitCode(
-        await execute(
-          Effect.gen(function* () {
-            const settings = yield* Settings.read(flags)
-            const partitions = yield* Settings.partitions(flags, settings.timeZone)
-            return yield* Commands.backfill(settings, partitions, {
-              only: yield* Settings.only(flags.only),
-              maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
-              maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
-            })
-          }),
-          flags.verbose === true
+    .action(
+      async (
+        flags: RunFlags & { only?: string; maxAttempts?: string; maxRequestsPerSecond?: string; distributed?: boolean }
+      ) =>
+        setExitCode(
+          await execute(
+            Effect.gen(function* () {
+              const settings = yield* Settings.read(flags)
+              const partitions = yield* Settings.partitions(flags, settings.timeZone)
+              if (flags.distributed === true) {
+                return yield* Commands.enqueue(settings, partitions, {
+                  maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100)
+                })
+              }
+              return yield* Commands.backfill(settings, partitions, {
+                only: yield* Settings.only(flags.only),
+                maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
+                maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
+              })
+            }),
+            flags.verbose === true
+          )
         )
-      )
     )
 
   pipelineOptions(
@@ -352,6 +363,11 @@ export const program = (setExitCode: (code: number) => void): Command => {
 
 /** Parses `argv` (as `process.argv`) and runs the command; resolves to the exit code. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  // `delfos-etl worker …` is the worker package's own command line, loaded only for it.
+  if (argv[2] === "worker") {
+    const { Cli: WorkerCli } = await import("@delfos/etl-worker")
+    return WorkerCli.main([argv[0] ?? "node", "delfos-etl worker", "run", ...argv.slice(3)])
+  }
   let code = Failure.exitCodes.success as number
   const root = program((value) => {
     code = value

@@ -15,7 +15,7 @@ import * as Calendar from "./Calendar.ts"
 import * as Database from "./Database.ts"
 import { exitCodes } from "./Failure.ts"
 import * as Progress from "./Progress.ts"
-import type { Settings } from "./Settings.ts"
+import { type Settings, UsageError } from "./Settings.ts"
 
 const out = (text: string) => Effect.sync(() => process.stdout.write(text))
 const note = (text: string) => Effect.sync(() => process.stderr.write(text))
@@ -338,3 +338,44 @@ export const seed = (options: SeedOptions): Effect.Effect<number, unknown> =>
     yield* out(`${answer.message} (${options.startDate}, ${options.days} days, seed ${options.seed})\n`)
     return exitCodes.success
   })
+
+/** `backfill --distributed`: one queued job per day, for `delfos-etl worker` processes anywhere. */
+export const enqueue = (
+  settings: Settings,
+  partitions: ReadonlyArray<Partition.Partition>,
+  flags: { readonly maxAttempts: number }
+): Effect.Effect<number, unknown> =>
+  Effect.gen(function* () {
+    const databaseUrl = settings.databaseUrl
+    if (databaseUrl === undefined) {
+      return yield* new UsageError({
+        message: "--distributed needs a Postgres database for the queue: give --database-url or DATABASE_URL"
+      })
+    }
+    const { Enqueue } = yield* Effect.promise(() => import("@delfos/etl-worker"))
+    const result = yield* Effect.tryPromise({
+      try: () =>
+        Enqueue.enqueueRange({
+          databaseUrl,
+          partitions,
+          pipeline: settings.pipeline,
+          variables: settings.variables,
+          statistics: settings.statistics,
+          every: settings.every,
+          sourceUrl: settings.sourceUrl,
+          maxAttempts: flags.maxAttempts
+        }),
+      catch: (error) => new EnqueueFailed({ message: error instanceof Error ? error.message : String(error) })
+    })
+    if (settings.json) {
+      yield* out(`${JSON.stringify(result)}\n`)
+    } else {
+      yield* out(
+        `queued ${result.added} of ${partitions.length} days (${result.alreadyQueued} already queued, ${result.requeued} requeued) for pipeline "${settings.pipeline}"; run them with: delfos-etl worker\n`
+      )
+    }
+    return exitCodes.success
+  })
+
+/** The job queue could not be reached. */
+export class EnqueueFailed extends Schema.TaggedError<EnqueueFailed>()("EnqueueFailed", { message: Schema.String }) {}

@@ -235,3 +235,58 @@ describe("delfos-etl schedule", () => {
     expect(days.map((day) => day.status)).toEqual(["succeeded", "succeeded", "succeeded"])
   }, 60_000)
 })
+
+describe("delfos-etl backfill --distributed and delfos-etl worker", () => {
+  it("queues one job per day (never twice), and worker processes run them", async () => {
+    if (target.kind === "pglite") {
+      console.warn("skipped: the job queue needs a Postgres server (LISTEN/NOTIFY, several connections)")
+      return
+    }
+    const queued = await cli([
+      "backfill",
+      "--pipeline",
+      "dist",
+      "--from",
+      "2024-01-10",
+      "--to",
+      "2024-01-13",
+      "--distributed"
+    ])
+    expect(queued.code).toBe(0)
+    expect(queued.stdout).toContain('queued 4 of 4 days (0 already queued, 0 requeued) for pipeline "dist"')
+    const again = await cli([
+      "backfill",
+      "--pipeline",
+      "dist",
+      "--from",
+      "2024-01-10",
+      "--to",
+      "2024-01-13",
+      "--distributed"
+    ])
+    expect(again.stdout).toContain("queued 0 of 4 days (4 already queued")
+    const worker = spawn(process.execPath, [bin, "worker", "--concurrency", "2"], {
+      env: environment(),
+      cwd: scratch,
+      stdio: "ignore"
+    })
+    try {
+      const deadline = Date.now() + 30_000
+      let days = await states("dist", "2024-01-10", "2024-01-13")
+      while (days.some((day) => day.status !== "succeeded") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        days = await states("dist", "2024-01-10", "2024-01-13")
+      }
+      expect(days.map((day) => [day.day, day.status, day.attempts])).toEqual([
+        ["2024-01-10", "succeeded", 1],
+        ["2024-01-11", "succeeded", 1],
+        ["2024-01-12", "succeeded", 1],
+        ["2024-01-13", "succeeded", 1]
+      ])
+    } finally {
+      worker.kill("SIGTERM")
+    }
+    const [code] = await once(worker, "exit")
+    expect(code).toBe(0)
+  }, 60_000)
+})

@@ -63,5 +63,5 @@ export const make = (): Ledger["Service"] => {
   })
 }
 
-/** A layer providing a memory `Ledger`. */
-export const layer: Layer.Layer<Ledger> = Layer.sync(Ledger, make)
+/** A layer providing a fresh memory `Ledger`. */
+export const layer = (): Layer.Layer<Ledger> => Layer.sync(Ledger, make)

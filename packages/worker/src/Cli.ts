@@ -1,0 +1,231 @@
+/**
+ * The `delfos-etl-worker` command line: `run` (the default) keeps a worker taking jobs until
+ * SIGTERM/SIGINT, `enqueue` queues a range of days. Exit codes: 0 success, 1 failure, 2 bad usage.
+ */
+import { parseArgs } from "node:util"
+import { Partition, Signal, Window } from "@delfos/etl"
+import { Connection } from "@delfos/etl-sink-postgres"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import { consoleLogFactory, Logger } from "graphile-worker"
+import * as Enqueue from "./Enqueue.ts"
+import * as Jobs from "./Jobs.ts"
+import * as Queue from "./Queue.ts"
+import * as Schedule from "./Schedule.ts"
+import * as Worker from "./Worker.ts"
+
+export const exitCodes = { success: 0, failed: 1, usage: 2 } as const
+
+export const help = `Usage: delfos-etl-worker [run] [options]        take partition jobs until SIGTERM/SIGINT
+       delfos-etl-worker enqueue (--date D | --from D --to D) [options]
+
+Runs @delfos/etl partitions as graphile-worker jobs queued in the target Postgres database. Start
+as many workers, on as many machines, as you like: they share the queue.
+
+Options:
+  --database-url <url>        the target database, which holds the queue (env DATABASE_URL)
+  --verbose                   print graphile-worker's info lines (each job) too
+
+run:
+  --concurrency <n>           jobs run at once by this worker (1)
+  --poll-interval <ms>        how often to look for retries that fell due (2000)
+  --heartbeat-interval <ms>   how often this worker reports alive and looks for dead ones (5000)
+  --stale-after <ms>          silence after which a worker is dead and its jobs run elsewhere (30000)
+  --shutdown-timeout <ms>     on SIGTERM, how long running jobs may finish before they are rolled back (5000)
+  --cron <pattern>            also queue yesterday at each tick of this cron pattern, in UTC ("0 2 * * *")
+  --lookback <n>              with --cron: also the n days before yesterday (0)
+  --fill <period>             with --cron: make up ticks missed while no worker ran, e.g. 12h, 3d
+
+enqueue:
+  --date <day>                one day, YYYY-MM-DD
+  --from <day> --to <day>     a range of days, both included
+
+Job options (enqueue, --cron):
+  --source-url <url>          the fonte API root (env SOURCE_API_URL; http://localhost:8000/api/v1)
+  --pipeline <name>           the pipeline's name in the ledger (default)
+  --variables <list>          comma-separated variables, or all (wind_speed,power)
+  --statistics <list>         comma-separated statistics (mean,min,max,std,count), or all (mean,min,max,std)
+  --timezone <zone>           the IANA time zone that defines a day (UTC)
+  --every <length>            the window length, e.g. 10min, 1h (10min)
+  --max-attempts <n>          attempts per partition before it fails for good (10)
+
+Examples:
+  $ DATABASE_URL=postgres://db/alvo delfos-etl-worker --concurrency 4
+  $ delfos-etl-worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1
+  $ delfos-etl-worker --cron "0 2 * * *" --lookback 2 --fill 3d --source-url http://fonte:8000/api/v1
+`
+
+/** A command line that cannot be run as given: exit code 2. */
+class UsageError extends Error {}
+
+const options = {
+  "database-url": { type: "string" },
+  verbose: { type: "boolean" },
+  concurrency: { type: "string" },
+  "poll-interval": { type: "string" },
+  "heartbeat-interval": { type: "string" },
+  "stale-after": { type: "string" },
+  "shutdown-timeout": { type: "string" },
+  cron: { type: "string" },
+  lookback: { type: "string" },
+  fill: { type: "string" },
+  date: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  "source-url": { type: "string" },
+  pipeline: { type: "string" },
+  variables: { type: "string" },
+  statistics: { type: "string" },
+  timezone: { type: "string" },
+  every: { type: "string" },
+  "max-attempts": { type: "string" },
+  help: { type: "boolean", short: "h" }
+} as const
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>["values"]
+
+const whole = (flag: string, text: string | undefined, minimum = 1): number | undefined => {
+  if (text === undefined) return undefined
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < minimum) {
+    throw new UsageError(`invalid --${flag} "${text}": expected a whole number ≥ ${minimum}`)
+  }
+  return value
+}
+
+const list = (text: string | undefined, all: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  if (text === undefined) return undefined
+  if (text.trim() === "all") return all
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+}
+
+const effectOrUsage = <A>(effect: Effect.Effect<A, { readonly message: string }>): A => {
+  const exit = Effect.runSyncExit(effect)
+  if (Exit.isSuccess(exit)) return exit.value
+  const error = Cause.findErrorOption(exit.cause)
+  throw new UsageError(Option.isSome(error) ? error.value.message : "invalid value")
+}
+
+const jobOptions = (flags: Flags, env: NodeJS.ProcessEnv): Jobs.JobOptions => ({
+  pipeline: flags.pipeline,
+  variables: list(flags.variables, Signal.knownVariables),
+  statistics: list(flags.statistics, Signal.statistics),
+  every: flags.every === undefined ? undefined : effectOrUsage(Window.decode(flags.every)),
+  sourceUrl: flags["source-url"] ?? nonEmpty(env.SOURCE_API_URL)
+})
+
+const nonEmpty = (text: string | undefined) => (text === "" ? undefined : text)
+
+const databaseUrl = (flags: Flags, env: NodeJS.ProcessEnv): string => {
+  try {
+    return Queue.databaseUrl(flags["database-url"], env)
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+}
+
+const loggerFor = (flags: Flags) => (flags.verbose === true ? new Logger(consoleLogFactory) : Queue.quietLogger)
+
+const enqueue = async (flags: Flags, env: NodeJS.ProcessEnv): Promise<number> => {
+  const from = flags.date ?? flags.from
+  const to = flags.date ?? flags.to ?? flags.from
+  if (from === undefined || to === undefined || (flags.date !== undefined && flags.from !== undefined)) {
+    throw new UsageError("enqueue needs --date D, or --from D (and --to D)")
+  }
+  const partitions = effectOrUsage(Partition.decodeRange(from, to, flags.timezone ?? "UTC"))
+  const job = jobOptions(flags, env)
+  const result = await Enqueue.enqueueRange({
+    ...job,
+    databaseUrl: databaseUrl(flags, env),
+    partitions,
+    maxAttempts: whole("max-attempts", flags["max-attempts"]),
+    logger: loggerFor(flags)
+  })
+  process.stdout.write(
+    `${from === to ? from : `${from} to ${to}`} (pipeline ${job.pipeline ?? "default"}): ${result.added} added, ` +
+      `${result.alreadyQueued} already queued, ${result.requeued} requeued\n`
+  )
+  return exitCodes.success
+}
+
+const work = async (flags: Flags, env: NodeJS.ProcessEnv): Promise<number> => {
+  const url = databaseUrl(flags, env)
+  const crontab =
+    flags.cron === undefined
+      ? undefined
+      : Schedule.crontabFor({
+          ...jobOptions(flags, env),
+          cron: flags.cron,
+          lookback: whole("lookback", flags.lookback, 0),
+          timeZone: flags.timezone,
+          fill: flags.fill,
+          maxAttempts: whole("max-attempts", flags["max-attempts"])
+        })
+  const worker = await Worker.runWorker({
+    databaseUrl: url,
+    concurrency: whole("concurrency", flags.concurrency),
+    pollInterval: whole("poll-interval", flags["poll-interval"]),
+    heartbeatInterval: whole("heartbeat-interval", flags["heartbeat-interval"]),
+    staleAfter: whole("stale-after", flags["stale-after"]),
+    shutdownTimeout: whole("shutdown-timeout", flags["shutdown-timeout"], 0),
+    crontab,
+    logger: loggerFor(flags)
+  })
+  process.stderr.write(
+    `delfos-etl-worker: worker ${worker.id} (pid ${process.pid}) taking jobs from ${Connection.describe(url)}\n`
+  )
+  let signals = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++
+    if (signals > 1) {
+      // A second signal means now: the jobs still running go back to the queue when this worker's heartbeat stops.
+      process.stderr.write(`delfos-etl-worker: ${signal} again, exiting at once\n`)
+      process.exit(exitCodes.failed)
+    }
+    process.stderr.write(`delfos-etl-worker: ${signal}, finishing running jobs (again to exit at once)\n`)
+    worker.stop().catch(() => undefined)
+  }
+  process.on("SIGTERM", onSignal)
+  process.on("SIGINT", onSignal)
+  try {
+    await worker.done
+    process.stderr.write("delfos-etl-worker: stopped\n")
+    return exitCodes.success
+  } finally {
+    process.off("SIGTERM", onSignal)
+    process.off("SIGINT", onSignal)
+  }
+}
+
+/** Runs the command line `argv` (as `process.argv`) to its exit code. */
+export const main = async (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env): Promise<number> => {
+  try {
+    const { positionals, values } = parseArgs({ args: argv.slice(2), options, allowPositionals: true, strict: true })
+    const [command = "run", ...rest] = positionals
+    if (values.help === true) {
+      process.stdout.write(help)
+      return exitCodes.success
+    }
+    if (rest.length > 0 || (command !== "run" && command !== "enqueue")) {
+      throw new UsageError(`unknown command "${positionals.join(" ")}": expected run or enqueue`)
+    }
+    return command === "enqueue" ? await enqueue(values, env) : await work(values, env)
+  } catch (error) {
+    const usage =
+      error instanceof UsageError ||
+      error instanceof Jobs.InvalidJob ||
+      error instanceof Worker.InvalidWorkerOptions ||
+      isParseArgsError(error)
+    process.stderr.write(`delfos-etl-worker: ${error instanceof Error ? error.message : String(error)}\n`)
+    if (usage) process.stderr.write("(add --help for usage)\n")
+    return usage ? exitCodes.usage : exitCodes.failed
+  }
+}
+
+const isParseArgsError = (error: unknown) =>
+  error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")
