@@ -4,31 +4,20 @@
  * target; with where the time goes (source, transform, load) summed from the run reports.
  * Run: `npm run build && node bench/backfill.bench.ts` from packages/cli (DATABASE_URL names the server).
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { cpus } from "node:os"
 import { join } from "node:path"
 import type { Backfill } from "@delfos/etl"
 import { TestDatabase } from "@delfos/test-utils"
+import * as FonteProcess from "./FonteProcess.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const bin = join(import.meta.dirname, "..", "dist", "bin.js")
 
 const fonteDatabase = await TestDatabase.acquirePostgres(admin)
-const fonte = spawn(process.execPath, [bin, "fonte", "serve", "--port", "0", "--database-url", fonteDatabase.url], {
-  stdio: ["ignore", "pipe", "pipe"]
-})
+const fonte = await FonteProcess.start(bin, fonteDatabase.url)
 try {
-  const fonteUrl = await new Promise<string>((resolve, reject) => {
-    let text = ""
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(text)
-      if (match) resolve(match[1]!)
-    }
-    fonte.stdout.on("data", onData)
-    fonte.stderr.on("data", onData)
-    fonte.on("exit", (code) => reject(new Error(`fonte exited ${code}: ${text}`)))
-  })
+  const fonteUrl = fonte.url
   execFileSync(process.execPath, [
     bin,
     "fonte",
@@ -77,7 +66,6 @@ try {
     "\nPer partition: mean time in each phase, and its share of the three (with concurrency, phases of different partitions overlap)."
   )
 } finally {
-  fonte.kill("SIGTERM")
-  await new Promise((resolve) => fonte.on("exit", resolve))
+  await fonte.stop()
   await fonteDatabase.release()
 }

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { cpus } from "node:os"
 import { join } from "node:path"
 import { TestDatabase } from "@delfos/test-utils"
+import * as FonteProcess from "./FonteProcess.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 const bin = join(import.meta.dirname, "..", "dist", "bin.js")
@@ -47,21 +48,9 @@ const timedWithMemory = (args: ReadonlyArray<string>, env: Record<string, string
 // Two fresh databases of their own on that server, dropped at the end.
 const fonteDatabase = await TestDatabase.acquirePostgres(admin)
 const alvo = await TestDatabase.acquirePostgres(admin)
-const fonte = spawn(process.execPath, [bin, "fonte", "serve", "--port", "0", "--database-url", fonteDatabase.url], {
-  stdio: ["ignore", "pipe", "pipe"]
-})
+const fonte = await FonteProcess.start(bin, fonteDatabase.url)
 try {
-  const fonteUrl = await new Promise<string>((resolve, reject) => {
-    let text = ""
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString()
-      const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(text)
-      if (match) resolve(match[1]!)
-    }
-    fonte.stdout.on("data", onData)
-    fonte.stderr.on("data", onData)
-    fonte.on("exit", (code) => reject(new Error(`fonte exited ${code}: ${text}`)))
-  })
+  const fonteUrl = fonte.url
   const env = { DATABASE_URL: alvo.url, SOURCE_API_URL: `${fonteUrl}/api/v1` }
   timed(["fonte", "seed", "--start-date", "2023-01-01", "--days", "365", "--url", fonteUrl], {})
   timed(["migrate"], env)
@@ -91,8 +80,7 @@ try {
   console.log("|---|---|")
   for (const [label, value] of results) console.log(`| ${label} | ${value} |`)
 } finally {
-  fonte.kill("SIGTERM")
-  await new Promise((resolve) => fonte.on("exit", resolve))
+  await fonte.stop()
   await fonteDatabase.release()
   await alvo.release()
 }

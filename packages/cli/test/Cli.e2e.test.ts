@@ -6,8 +6,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Partition, Resample, Signal, TidyRows, Unpivot } from "@delfos/etl"
-import { Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
@@ -19,9 +18,8 @@ const bin = join(import.meta.dirname, "..", "dist", "bin.js")
 const scratch = mkdtempSync(join(tmpdir(), "delfos-cli-"))
 const day = "2024-01-01"
 
-let fonteDatabase: TestDatabase.Handle
 let target: TestDatabase.Handle
-let fonte: Server.FonteServer
+let fonte: TestFonte.Handle
 
 interface Outcome {
   readonly code: number | null
@@ -33,7 +31,7 @@ const environment = (overrides: Record<string, string | undefined>) => {
   const env: Record<string, string | undefined> = {
     ...process.env,
     DATABASE_URL: target.url,
-    SOURCE_API_URL: `${fonte.url}/api/v1`,
+    SOURCE_API_URL: fonte.apiUrl,
     ...overrides
   }
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
@@ -74,7 +72,7 @@ const targetRows = () =>
 /** The rows a day's samples must give, computed here from the source's own data, not by the CLI. */
 const expectedRows = async (date: string) => {
   const samples = await query<{ t: number; wind_speed: number | null; power: number | null }>(
-    fonteDatabase.url,
+    fonte.database.url,
     `SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS t, wind_speed, power FROM data
      WHERE timestamp >= '${date}T00:00:00Z' AND timestamp < '${date}T00:00:00Z'::timestamptz + interval '1 day'
      ORDER BY timestamp`
@@ -101,24 +99,12 @@ const ledger = () =>
   )
 
 beforeAll(async () => {
-  fonteDatabase = await TestDatabase.acquire()
   target = await TestDatabase.acquire()
-  fonte = await Server.createFonteServer({
-    port: 0,
-    databaseUrl: fonteDatabase.url,
-    maxConnections: fonteDatabase.maxConnections
-  })
-  const seeded = await fetch(`${fonte.url}/api/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ start_date: day, days: 2 })
-  })
-  expect(seeded.status).toBe(201)
+  fonte = await TestFonte.start({ startDate: day, days: 2 })
 }, 60_000)
 
 afterAll(async () => {
   await fonte?.close()
-  await fonteDatabase?.release()
   await target?.release()
 })
 
@@ -157,7 +143,7 @@ describe("delfos-etl (the process)", () => {
       body: JSON.stringify({ timestamp: `${day}T00:03:00`, wind_speed: 99, power: 4321 })
     })
     await query(
-      fonteDatabase.url,
+      fonte.database.url,
       `DELETE FROM data WHERE timestamp >= '${day}T01:00:00Z' AND timestamp < '${day}T01:10:00Z'`
     )
     const result = await cli(["--date", day])

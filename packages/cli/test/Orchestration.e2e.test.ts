@@ -5,8 +5,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -16,15 +15,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // backfill, status and schedule as processes, against the fonte server and real Postgres.
 const bin = join(import.meta.dirname, "..", "dist", "bin.js")
 const scratch = mkdtempSync(join(tmpdir(), "delfos-orchestration-"))
-let fonteDatabase: TestDatabase.Handle
 let target: TestDatabase.Handle
-let fonte: Server.FonteServer
+let fonte: TestFonte.Handle
 
 const environment = (overrides: Record<string, string | undefined> = {}) => {
   const env: Record<string, string | undefined> = {
     ...process.env,
     DATABASE_URL: target.url,
-    SOURCE_API_URL: `${fonte.url}/api/v1`,
+    SOURCE_API_URL: fonte.apiUrl,
     ...overrides
   }
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
@@ -56,24 +54,12 @@ const states = async (pipeline: string, from: string, to: string) => {
 }
 
 beforeAll(async () => {
-  fonteDatabase = await TestDatabase.acquire()
   target = await TestDatabase.acquire()
-  fonte = await Server.createFonteServer({
-    port: 0,
-    databaseUrl: fonteDatabase.url,
-    maxConnections: fonteDatabase.maxConnections
-  })
-  const seeded = await fetch(`${fonte.url}/api/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ start_date: "2024-01-01", days: 20 })
-  })
-  expect(seeded.status).toBe(201)
+  fonte = await TestFonte.start({ startDate: "2024-01-01", days: 20 })
 }, 60_000)
 
 afterAll(async () => {
   await fonte?.close()
-  await fonteDatabase?.release()
   await target?.release()
 })
 

@@ -1,35 +1,20 @@
 import { MemorySink, Partition, Pipeline, Resample, SampleFrame, Signal, TidyRows, Unpivot } from "@delfos/etl"
-import { Generator, Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { Generator } from "@delfos/fonte"
+import { TestFonte } from "@delfos/test-utils"
 import { Effect, Layer, Stream } from "effect"
 import { FetchHttpClient } from "effect/http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as HttpSource from "../src/HttpSource.ts"
 
 // The happy path against the real reference server (no fault injection): seeded days in, exact rows out.
-let database: TestDatabase.Handle
-let fonte: Server.FonteServer
+let fonte: TestFonte.Handle
 const seed = 11
 
 beforeAll(async () => {
-  database = await TestDatabase.acquire()
-  fonte = await Server.createFonteServer({
-    port: 0,
-    databaseUrl: database.url,
-    maxConnections: database.maxConnections
-  })
-  const seeded = await fetch(`${fonte.url}/api/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ start_date: "2024-01-01", days: 3, seed })
-  })
-  expect(seeded.status).toBe(201)
+  fonte = await TestFonte.start({ startDate: "2024-01-01", days: 3, seed })
 }, 60_000)
 
-afterAll(async () => {
-  await fonte?.close()
-  await database?.release()
-})
+afterAll(() => fonte?.close())
 
 /** What the server was seeded with for a day, straight from the generator. */
 const seededDay = (day: string) => Generator.generate({ start: Date.parse(`${day}T00:00:00Z`), days: 1, seed })
@@ -42,7 +27,7 @@ describe("HttpSource against the fonte server", () => {
     const partition = Partition.make("2024-01-02")
     const frames = await Effect.runPromise(
       Effect.gen(function* () {
-        const source = yield* HttpSource.make({ baseUrl: `${fonte.url}/api/v1` })
+        const source = yield* HttpSource.make({ baseUrl: fonte.apiUrl })
         return yield* Stream.runCollect(
           source.extract({ partition, range: Partition.range(partition), variables: Signal.knownVariables })
         )
@@ -65,7 +50,7 @@ describe("HttpSource against the fonte server", () => {
         expect(report.samplesRead).toBe(1440)
         expect(report.samplesIgnored).toBe(0)
         return yield* (yield* MemorySink.MemorySink).rows
-      }).pipe(Effect.provide(Layer.merge(HttpSource.layer({ baseUrl: `${fonte.url}/api/v1` }), MemorySink.layer())))
+      }).pipe(Effect.provide(Layer.merge(HttpSource.layer({ baseUrl: fonte.apiUrl }), MemorySink.layer())))
     )
     const expected = TidyRows.toArray(
       Unpivot.unpivot(
@@ -83,7 +68,7 @@ describe("HttpSource against the fonte server", () => {
     const partition = Partition.make("2024-01-01")
     const frames = await Effect.runPromise(
       Effect.gen(function* () {
-        const source = yield* HttpSource.make({ baseUrl: `${fonte.url}/api/v1` })
+        const source = yield* HttpSource.make({ baseUrl: fonte.apiUrl })
         return yield* Stream.runCollect(
           source.extract({ partition, range: Partition.range(partition), variables: Signal.knownVariables.slice(1, 2) })
         )

@@ -3,3 +3,4 @@
  * `TestDatabase.acquire()`, `TestDatabase.layer`.
  */
 export * as TestDatabase from "./TestDatabase.ts"
+export * as TestFonte from "./TestFonte.ts"

@@ -4,8 +4,7 @@ import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Partition, Resample, Signal, TidyRows, Unpivot } from "@delfos/etl"
-import { Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { type JobHelpers, parseCrontab, type WorkerUtils } from "graphile-worker"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Enqueue from "../src/Enqueue.ts"
@@ -31,8 +30,7 @@ if (skipReason !== undefined) {
   console.warn(`skipping the worker process tests: ${skipReason}`)
 }
 
-let fonteDatabase: TestDatabase.Handle
-let fonte: Server.FonteServer
+let fonte: TestFonte.Handle
 let utils: WorkerUtils
 
 const query = async <A>(statement: string, values: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
@@ -159,25 +157,13 @@ const stopAll = async (workers: ReadonlyArray<WorkerProcess>) => {
 
 describe.skipIf(skipReason !== undefined)(`delfos-etl-worker processes${skipReason ? ` (${skipReason})` : ""}`, () => {
   beforeAll(async () => {
-    fonteDatabase = await TestDatabase.acquire()
-    fonte = await Server.createFonteServer({
-      port: 0,
-      databaseUrl: fonteDatabase.url,
-      maxConnections: fonteDatabase.maxConnections
-    })
-    const seeded = await fetch(`${fonte.url}/api/seed`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ start_date: first, days: seededDays })
-    })
-    expect(seeded.status).toBe(201)
+    fonte = await TestFonte.start({ startDate: first, days: seededDays })
     utils = await Queue.open(target.url)
   }, 60_000)
 
   afterAll(async () => {
     await utils?.release()
     await fonte?.close()
-    await fonteDatabase?.release()
     await target.release()
   })
 
@@ -188,7 +174,7 @@ describe.skipIf(skipReason !== undefined)(`delfos-etl-worker processes${skipReas
         databaseUrl: target.url,
         partitions: days(0, seededDays),
         pipeline: "sixty",
-        sourceUrl: `${fonte.url}/api/v1`
+        sourceUrl: fonte.apiUrl
       })
       expect(result).toEqual({ added: 60, alreadyQueued: 0, requeued: 0 })
       await waitFor("60 jobs to finish", async () => (await jobsOf("sixty")).length === 0)
@@ -301,7 +287,7 @@ describe.skipIf(skipReason !== undefined)(`delfos-etl-worker processes${skipReas
 
   it("enqueueing the same range twice adds no duplicate jobs; a job failed for good is queued afresh", async () => {
     const partitions = days(20, 10)
-    const options = { databaseUrl: target.url, partitions, pipeline: "twice", sourceUrl: `${fonte.url}/api/v1` }
+    const options = { databaseUrl: target.url, partitions, pipeline: "twice", sourceUrl: fonte.apiUrl }
     expect(await Enqueue.enqueueRange(options)).toEqual({ added: 10, alreadyQueued: 0, requeued: 0 })
     expect(await Enqueue.enqueueRange(options)).toEqual({ added: 0, alreadyQueued: 10, requeued: 0 })
     const jobs = await jobsOf("twice")
