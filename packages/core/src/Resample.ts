@@ -328,8 +328,13 @@ const accumulate = (
       n++
       sum += d
       squares += d * d
-      if (x < min) min = x
-      if (x > max) max = x
+      // Branch-free select (exact: one term is x or the old bound times 1, the other times 0): the
+      // first samples of a window move min and max unpredictably, and mispredicted branches cost
+      // more than these four multiplications.
+      const below = +(x < min)
+      const above = +(x > max)
+      min = below * x + (1 - below) * min
+      max = above * x + (1 - above) * max
     }
     slots[countAt + w] = n
     slots[sumAt + w] = sum
