@@ -43,7 +43,7 @@ export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
     const width = 24
     const filled = Math.round((done / Math.max(total, 1)) * width)
     const text =
-      `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} partitions` +
+      `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} partitions, ${total - done} left` +
       `${failed > 0 ? ` (${failed} failed)` : ""} · ${number(rows)} rows · ${rate.toFixed(1)}/s` +
       ` · ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "…"}`
     stream.write(`\r\x1b[2K${text}`)
