@@ -1,60 +1,25 @@
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync } from "node:fs"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Partition, Resample, Signal, TidyRows, Unpivot } from "@delfos/etl"
+import { Partition, Resample, SampleFrame, Signal, TidyRows, Unpivot } from "@delfos/etl"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as CliProcess from "./CliProcess.ts"
 
 // Real processes, real HTTP, real Postgres: the fonte server in this process, the CLI as a child.
-const bin = join(import.meta.dirname, "..", "dist", "bin.js")
-// The demo keeps nothing on disk, but other commands' embedded database would land in the cwd.
-const scratch = mkdtempSync(join(tmpdir(), "delfos-cli-"))
 const day = "2024-01-01"
 
 let target: TestDatabase.Handle
 let fonte: TestFonte.Handle
 
-interface Outcome {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const environment = (overrides: Record<string, string | undefined>) => {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    DATABASE_URL: target.url,
-    SOURCE_API_URL: fonte.apiUrl,
-    ...overrides
-  }
-  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-  return env
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}): Promise<Outcome> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: environment(env), timeout: 60_000, cwd: scratch },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
-    )
-  })
-
-const query = <A>(url: string, statement: string): Promise<ReadonlyArray<A>> =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      return (yield* sql.unsafe(statement)) as unknown as ReadonlyArray<A>
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
-  )
+const { environment, run: cli } = CliProcess.make(() => ({ databaseUrl: target.url, sourceUrl: fonte.apiUrl }))
+const bin = CliProcess.bin
+const query = TestDatabase.query
 
 interface TargetRow {
   readonly timestamp: string
@@ -71,21 +36,13 @@ const targetRows = () =>
 
 /** The rows a day's samples must give, computed here from the source's own data, not by the CLI. */
 const expectedRows = async (date: string) => {
-  const samples = await query<{ t: number; wind_speed: number | null; power: number | null }>(
+  const samples = await query<{ timestamp: number; wind_speed: number | null; power: number | null }>(
     fonte.database.url,
-    `SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS t, wind_speed, power FROM data
+    `SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS timestamp, wind_speed, power FROM data
      WHERE timestamp >= '${date}T00:00:00Z' AND timestamp < '${date}T00:00:00Z'::timestamptz + interval '1 day'
      ORDER BY timestamp`
   )
-  const frame = {
-    length: samples.length,
-    timestamps: Float64Array.from(samples, (row) => row.t),
-    columns: {
-      wind_speed: Float64Array.from(samples, (row) => row.wind_speed ?? Number.NaN),
-      power: Float64Array.from(samples, (row) => row.power ?? Number.NaN)
-    }
-  }
-  const windows = Resample.resample(frame, {
+  const windows = Resample.resample(SampleFrame.fromRows(samples, Signal.defaultVariables), {
     range: Partition.range(Partition.make(date)),
     variables: Signal.defaultVariables
   })

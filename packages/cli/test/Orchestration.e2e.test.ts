@@ -1,51 +1,22 @@
-import { execFile, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
-import { PgClient } from "@effect/sql-pg"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import * as SqlClient from "effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as CliProcess from "./CliProcess.ts"
 
 // backfill, status and schedule as processes, against the fonte server and real Postgres.
-const bin = join(import.meta.dirname, "..", "dist", "bin.js")
-const scratch = mkdtempSync(join(tmpdir(), "delfos-orchestration-"))
 let target: TestDatabase.Handle
 let fonte: TestFonte.Handle
 
-const environment = (overrides: Record<string, string | undefined> = {}) => {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    DATABASE_URL: target.url,
-    SOURCE_API_URL: fonte.apiUrl,
-    ...overrides
-  }
-  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key]
-  return env
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) =>
-  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: environment(env), cwd: scratch, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number | null), stdout, stderr })
-    )
-  })
-
-const query = <A>(statement: string): Promise<ReadonlyArray<A>> =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      return (yield* sql.unsafe(statement)) as unknown as ReadonlyArray<A>
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(target.url), maxConnections: 1 })), Effect.scoped)
-  )
+const {
+  cwd: scratch,
+  environment,
+  run: cli
+} = CliProcess.make(() => ({ databaseUrl: target.url, sourceUrl: fonte.apiUrl }))
+const bin = CliProcess.bin
+const query = <A extends object>(statement: string) => TestDatabase.query<A>(target.url, statement)
 
 const states = async (pipeline: string, from: string, to: string) => {
   const result = await cli(["status", "--pipeline", pipeline, "--from", from, "--to", to, "--json"])
@@ -228,28 +199,11 @@ describe("delfos-etl backfill --distributed and delfos-etl worker", () => {
       console.warn("skipped: the job queue needs a Postgres server (LISTEN/NOTIFY, several connections)")
       return
     }
-    const queued = await cli([
-      "backfill",
-      "--pipeline",
-      "dist",
-      "--from",
-      "2024-01-10",
-      "--to",
-      "2024-01-13",
-      "--distributed"
-    ])
+    const enqueue = ["backfill", "--pipeline", "dist", "--from", "2024-01-10", "--to", "2024-01-13", "--distributed"]
+    const queued = await cli(enqueue)
     expect(queued.code).toBe(0)
     expect(queued.stdout).toContain('queued 4 of 4 days (0 already queued, 0 requeued) for pipeline "dist"')
-    const again = await cli([
-      "backfill",
-      "--pipeline",
-      "dist",
-      "--from",
-      "2024-01-10",
-      "--to",
-      "2024-01-13",
-      "--distributed"
-    ])
+    const again = await cli(enqueue)
     expect(again.stdout).toContain("queued 0 of 4 days (4 already queued")
     const worker = spawn(process.execPath, [bin, "worker", "--concurrency", "2"], {
       env: environment(),

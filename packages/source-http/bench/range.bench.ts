@@ -5,22 +5,14 @@
  * Run: `node bench/range.bench.ts` from packages/source-http.
  */
 import { Partition, Signal, Source } from "@delfos/etl"
-import { Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { TestFonte } from "@delfos/test-utils"
 import { Effect, Stream } from "effect"
 import * as HttpSource from "../src/HttpSource.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-// A fresh database of its own on that server, dropped at the end.
-const database = await TestDatabase.acquirePostgres(admin)
-const fonte = await Server.createFonteServer({ port: 0, databaseUrl: database.url })
+// The fonte on a fresh database of its own on that server (dropped at the end), seeded with 2023.
+const fonte = await TestFonte.start({ startDate: "2023-01-01", days: 365 }, { serverUrl: admin })
 try {
-  const seeded = await fetch(`${fonte.url}/api/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ start_date: "2023-01-01", days: 365 })
-  })
-  if (seeded.status !== 201) throw new Error(`seed failed: ${seeded.status}`)
   const partitions = await Effect.runPromise(Partition.decodeRange("2023-01-01", "2023-12-31"))
 
   const extractAll = (concurrency: number) =>
@@ -41,7 +33,7 @@ try {
           (total, n) => total + n
         )
       )
-    }).pipe(Effect.provide(HttpSource.layer({ baseUrl: `${fonte.url}/api/v1` })))
+    }).pipe(Effect.provide(HttpSource.layer({ baseUrl: fonte.apiUrl })))
 
   await Effect.runPromise(extractAll(4))
   console.log("| concurrency | wall time | samples | samples/s |")
@@ -54,5 +46,4 @@ try {
   }
 } finally {
   await fonte.close()
-  await database.release()
 }

@@ -236,3 +236,15 @@ export const acquireTestcontainers = (image: string = containerImage): Promise<H
 
 /** PGlite in memory over TCP; rejects with `TestDatabaseUnavailable`. */
 export const acquirePglite = (): Promise<Handle> => toHandle(pglite)
+
+/** Runs one statement on the database at `url` (one connection, closed after) and returns its rows. */
+export const query = <A extends object = Record<string, unknown>>(
+  url: string,
+  statement: string
+): Promise<ReadonlyArray<A>> =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      return yield* sql.unsafe<A>(statement)
+    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
+  )

@@ -23,9 +23,17 @@ export interface Handle {
   readonly close: () => Promise<void>
 }
 
+export interface StartOptions {
+  /** A Postgres server to create the fonte's database on; `TestDatabase.acquire()`'s choice when absent. */
+  readonly serverUrl?: string | undefined
+}
+
 /** Starts the server and, when asked, seeds it; throws if seeding is refused. */
-export const start = async (seed?: Seed): Promise<Handle> => {
-  const database = await TestDatabase.acquire()
+export const start = async (seed?: Seed, options: StartOptions = {}): Promise<Handle> => {
+  const database =
+    options.serverUrl === undefined
+      ? await TestDatabase.acquire()
+      : await TestDatabase.acquirePostgres(options.serverUrl)
   const server = await Server.createFonteServer({
     port: 0,
     databaseUrl: database.url,

@@ -10,8 +10,7 @@ import { once } from "node:events"
 import { cpus } from "node:os"
 import { join } from "node:path"
 import { Partition } from "@delfos/etl"
-import { Server } from "@delfos/fonte"
-import { TestDatabase } from "@delfos/test-utils"
+import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import * as Enqueue from "../src/Enqueue.ts"
 import * as Queue from "../src/Queue.ts"
 
@@ -40,15 +39,9 @@ const startWorker = async (url: string, concurrency: number): Promise<ChildProce
   return child
 }
 
-const fonteDatabase = await TestDatabase.acquirePostgres(admin)
-const fonte = await Server.createFonteServer({ port: 0, databaseUrl: fonteDatabase.url })
+// The fonte on a fresh database of its own on that server (dropped at the end), seeded with 2023.
+const fonte = await TestFonte.start({ startDate: "2023-01-01", days: 365 }, { serverUrl: admin })
 try {
-  const seeded = await fetch(`${fonte.url}/api/seed`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ start_date: "2023-01-01", days: 365 })
-  })
-  if (seeded.status !== 201) throw new Error(`seed failed: ${seeded.status}`)
   const partitions = Partition.days(Partition.Day.make("2023-01-01"), Partition.Day.make("2023-12-31")).map((day) =>
     Partition.make(day)
   )
@@ -72,7 +65,7 @@ try {
           })
         const before = await count()
         const started = performance.now()
-        await Enqueue.enqueueRange({ databaseUrl: target.url, partitions, sourceUrl: `${fonte.url}/api/v1` })
+        await Enqueue.enqueueRange({ databaseUrl: target.url, partitions, sourceUrl: fonte.apiUrl })
         for (;;) {
           const left = await utils.withPgClient((client) =>
             client.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs")
@@ -99,5 +92,4 @@ try {
   }
 } finally {
   await fonte.close()
-  await fonteDatabase.release()
 }

@@ -3,7 +3,7 @@ import { once } from "node:events"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import { Partition, Resample, Signal, TidyRows, Unpivot } from "@delfos/etl"
+import { Partition, Resample, SampleFrame, Signal, TidyRows, Unpivot } from "@delfos/etl"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { type JobHelpers, parseCrontab, type WorkerUtils } from "graphile-worker"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -117,17 +117,11 @@ const expectedRows = async (day: string): Promise<Array<Row>> => {
   const response = await fetch(
     `${fonte.url}/api/v1/sensors?start_date=${day}T00:00:00&end_date=${next}T00:00:00&metrics=wind_speed&metrics=power`
   )
-  const samples = ((await response.json()) as Array<{ timestamp: string; wind_speed: number; power: number }>)
-    .map((row) => ({ ...row, t: Date.parse(`${row.timestamp}Z`) }))
-    .filter((row) => row.t < range.end)
-  const frame = {
-    length: samples.length,
-    timestamps: Float64Array.from(samples, (row) => row.t),
-    columns: {
-      wind_speed: Float64Array.from(samples, (row) => row.wind_speed ?? Number.NaN),
-      power: Float64Array.from(samples, (row) => row.power ?? Number.NaN)
-    }
-  }
+  // Rows the API includes at the next midnight fall outside the range: the resampler ignores them.
+  const frame = SampleFrame.fromRows(
+    (await response.json()) as Array<{ timestamp: string; wind_speed: number | null; power: number | null }>,
+    Signal.defaultVariables
+  )
   return TidyRows.toArray(Unpivot.unpivot(Resample.resample(frame, { range, variables: Signal.defaultVariables })))
 }
 
