@@ -4,10 +4,11 @@
  * With DATABASE_URL it writes there; without, into an embedded database.
  * Run: `npm run http-to-postgres -w examples` (after `npm run build`).
  */
-import { Partition } from "@delfos/etl"
+import { Partition, type Sink } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { EmbeddedPostgres, Server } from "@delfos/fonte"
+import { Server } from "@delfos/fonte"
+import { EmbeddedPostgres } from "@delfos/postgres"
 import { Effect, Layer } from "effect"
 
 const day = "2024-01-01"
@@ -29,15 +30,12 @@ const fonteUrl = Effect.acquireRelease(
 )
 
 /** The target: DATABASE_URL, or an embedded database (one connection). */
-const target =
+const target: Layer.Layer<Sink.Sink | RunLedger.RunLedger, unknown> =
   process.env.DATABASE_URL !== undefined
     ? PostgresSink.layer({ url: process.env.DATABASE_URL })
-    : Layer.unwrap(
-        Effect.gen(function* () {
-          const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
-          return PostgresSink.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
-        })
-      ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer()))
+    : Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient).pipe(
+        Layer.provide(EmbeddedPostgres.layerClient())
+      )
 
 const program = Effect.gen(function* () {
   const { url } = yield* fonteUrl

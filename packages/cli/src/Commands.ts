@@ -78,7 +78,8 @@ export const run = (
 export const migrate = (settings: Settings): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     yield* databaseNote(settings)
-    const applied = yield* Migrations.migrate
+    const { applied, notes } = yield* Migrations.run
+    for (const line of notes) yield* out(`${line}\n`)
     yield* out(
       applied.length === 0
         ? "schema up to date: no migration to apply\n"
@@ -277,11 +278,7 @@ export interface ServeOptions {
 /** `fonte serve`: the reference server until SIGINT/SIGTERM. */
 export const serve = (options: ServeOptions): Effect.Effect<never, unknown> =>
   Effect.gen(function* () {
-    yield* note(
-      options.databaseUrl === undefined
-        ? `fonte: using the embedded database in ${options.dataDir}/fonte (give --database-url for Postgres)\n`
-        : `fonte: using Postgres at ${Database.describe(options)}\n`
-    )
+    yield* note(`fonte: ${Database.describe({ ...options, dataDir: `${options.dataDir}/fonte` })}\n`)
     const { Server } = yield* Effect.promise(() => import("@delfos/fonte"))
     return yield* Layer.launch(
       Server.layer({

@@ -3,34 +3,72 @@
  * embedded PGlite database kept in `--data-dir` (`.delfos/` by default), so every command works
  * with no Postgres installed.
  */
-import { Connection } from "@delfos/etl-sink-postgres"
-import type { PgClient } from "@effect/sql-pg"
+import { Connection, EmbeddedPostgres } from "@delfos/postgres"
+import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { Settings } from "./Settings.ts"
 
 /** One line on which database a command uses. */
-export const describe = (settings: Pick<Settings, "databaseUrl" | "dataDir">): string =>
-  settings.databaseUrl === undefined
-    ? `using the embedded database in ${settings.dataDir}/ (give --database-url or DATABASE_URL for Postgres)`
-    : `using Postgres at ${Connection.describe(settings.databaseUrl)}`
+export const describe = (settings: Pick<Settings, "databaseUrl" | "dataDir">): string => {
+  if (settings.databaseUrl === undefined) {
+    return `using the embedded database in ${settings.dataDir}/ (give --database-url or DATABASE_URL for Postgres)`
+  }
+  // Where it really goes, user and all, as libpq would resolve it; never the password.
+  const target = Connection.parse(settings.databaseUrl)
+  return `using Postgres at ${Result.isSuccess(target) ? target.success.display : Connection.describe(settings.databaseUrl)}`
+}
 
-/** The `SqlClient` for the settings' database. */
+/** The most connections a command opens, whatever its concurrency: partitions beyond it wait for one. */
+export const maxPool = 16
+
+/**
+ * How many connections to open for `concurrency` partitions at once: one each and one for the
+ * ledger, at most `maxPool`, and never more than the server has free (less a few for others), so a
+ * run never fails midway with "too many clients". Says so on `note` when it gives fewer than asked.
+ */
+const poolSize = (target: Connection.Target, concurrency: number, note: (text: string) => void) =>
+  Effect.gen(function* () {
+    const wanted = Math.min(concurrency + 1, maxPool)
+    // A handful of connections fits any server: only a larger pool is worth a look first.
+    if (wanted <= 4) return wanted
+    const free = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const sql = yield* Connection.make(target, { maxConnections: 1 })
+        const rows = yield* sql<{ free: number }>`SELECT (current_setting('max_connections')::int
+            - current_setting('superuser_reserved_connections')::int
+            - (SELECT count(*) FROM pg_stat_activity))::int AS free`
+        return rows[0]?.free ?? wanted
+      })
+    ).pipe(
+      Effect.provide(Reactivity.layer),
+      Effect.orElseSucceed(() => wanted)
+    )
+    // Leave a few connections for everyone else.
+    const size = Math.max(1, Math.min(wanted, free - 2))
+    if (size < concurrency + 1) {
+      note(
+        `${concurrency} partitions at once share ${size} database connection${size === 1 ? "" : "s"}` +
+          `${size < wanted ? ` (the server has ${Math.max(free, 0)} free)` : ` (at most ${maxPool})`}\n`
+      )
+    }
+    return size
+  })
+
+/** The `SqlClient` for the settings' database; notes about the pool go to `note`. */
 export const layer = (
-  settings: Pick<Settings, "databaseUrl" | "dataDir" | "concurrency">
+  settings: Pick<Settings, "databaseUrl" | "dataDir" | "concurrency">,
+  note: (text: string) => void = (text) => process.stderr.write(text)
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown> =>
   settings.databaseUrl !== undefined
-    ? Connection.layer({ url: settings.databaseUrl, maxConnections: Math.max(2, settings.concurrency + 1) })
-    : Layer.unwrap(
+    ? Layer.unwrap(
         Effect.gen(function* () {
-          // Loaded only when used: the embedded database is the fonte package's, with PGlite behind it.
-          const { EmbeddedPostgres } = yield* Effect.promise(() => import("@delfos/fonte"))
-          return Layer.unwrap(
-            Effect.gen(function* () {
-              const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
-              return Connection.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
-            })
-          ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer({ dataDir: settings.dataDir })))
+          const target = yield* Connection.target(settings.databaseUrl!)
+          const maxConnections = yield* poolSize(target, settings.concurrency, note)
+          return PgClient.layerFrom(Connection.make(target, { maxConnections }))
         })
       )
+    : EmbeddedPostgres.layerClient({ dataDir: settings.dataDir })

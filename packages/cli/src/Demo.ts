@@ -4,9 +4,10 @@
  * summary with a preview of the 10-minute series, and the commands for real Postgres.
  */
 import { Partition, type RunReport } from "@delfos/etl"
-import { Connection, PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { EmbeddedPostgres, Server } from "@delfos/fonte"
+import { Server } from "@delfos/fonte"
+import { EmbeddedPostgres } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -40,14 +41,7 @@ export const sparkline = (values: ReadonlyArray<number>, width = 72): string => 
 
 /** The target: an in-memory embedded database with the sink and the ledger, its SqlClient exposed. */
 const target = Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient).pipe(
-  Layer.provideMerge(
-    Layer.unwrap(
-      Effect.gen(function* () {
-        const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
-        return Connection.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
-      })
-    ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer()))
-  )
+  Layer.provideMerge(EmbeddedPostgres.layerClient())
 )
 
 export const demo = (options: { readonly days: number; readonly startDate: string }): Effect.Effect<number, unknown> =>

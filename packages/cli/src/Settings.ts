@@ -4,7 +4,9 @@
  */
 import { Partition, Partitions, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
+import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 
 /** A command line that cannot be run as given: exit code 2. */
@@ -89,22 +91,47 @@ const positiveInteger = (flag: string, text: string | undefined, fallback: numbe
     : usage(`invalid ${flag} "${text}": expected a whole number ≥ 1`)
 }
 
-const url = (flag: string, text: string) => {
+/** A URL as messages may show it: its password replaced by `***`; nothing of it when it does not parse. */
+export const redactUrl = (text: string): string => {
   try {
     const parsed = new URL(text)
-    return Effect.succeed(parsed.toString().replace(/\/+$/, ""))
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.href
   } catch {
-    return usage(`invalid ${flag} "${text}": expected a URL such as http://localhost:8000/api/v1`)
+    return "(not shown: it does not parse as a URL)"
   }
+}
+
+/** An `http://` or `https://` URL with a host, without credentials (fetch refuses them), no trailing slash. */
+export const httpUrl = (flag: string, text: string): Effect.Effect<string, UsageError> => {
+  const example = "http://localhost:8000/api/v1"
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    return usage(`invalid ${flag} ${redactUrl(text)}: expected a URL such as ${example}`)
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return usage(
+      `invalid ${flag} "${redactUrl(text)}": expected http:// or https:// and a host, such as ${example}` +
+        (/^[a-z0-9.-]+:\d+/i.test(text) ? ` (the scheme is missing: http://${redactUrl(text)}?)` : "")
+    )
+  }
+  if (parsed.hostname === "") return usage(`invalid ${flag} "${redactUrl(text)}": no host, expected such as ${example}`)
+  if (parsed.username !== "" || parsed.password !== "") {
+    return usage(`invalid ${flag} "${redactUrl(text)}": credentials in the URL are not supported (fetch refuses them)`)
+  }
+  return Effect.succeed(parsed.href.replace(/\/+$/, ""))
 }
 
 /** Reads the shared options; flags win over the environment. */
 export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Effect.Effect<Settings, UsageError> =>
   Effect.gen(function* () {
-    const sourceUrl = yield* url("--source-url", raw.sourceUrl ?? env.SOURCE_API_URL ?? HttpSource.defaultBaseUrl)
+    const sourceUrl = yield* httpUrl("--source-url", raw.sourceUrl ?? env.SOURCE_API_URL ?? HttpSource.defaultBaseUrl)
     const databaseUrl = raw.databaseUrl ?? (env.DATABASE_URL === "" ? undefined : env.DATABASE_URL)
-    if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      return yield* usage(`invalid --database-url: expected postgres://user@host:port/database`)
+    if (databaseUrl !== undefined) {
+      const parsed = Connection.parse(databaseUrl, env)
+      if (Result.isFailure(parsed)) return yield* usage(parsed.failure.message)
     }
     const timeZone = yield* Partition.decode("2000-01-01", raw.timezone ?? "UTC").pipe(
       Effect.map((partition) => partition.timeZone),

@@ -6,8 +6,9 @@
 
 import { createServer } from "node:http"
 import { SampleFrame, Timestamp } from "@delfos/etl"
+import { Connection, EmbeddedPostgres } from "@delfos/postgres"
 import { NodeHttpServer } from "@effect/platform-node"
-import { PgClient } from "@effect/sql-pg"
+import type { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
@@ -16,10 +17,10 @@ import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as HttpApiScalar from "effect/http-api/HttpApiScalar"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 import { FonteApi } from "./Api.ts"
-import { EmbeddedPostgres } from "./EmbeddedPostgres.ts"
 import * as Generator from "./Generator.ts"
 import * as Requests from "./Requests.ts"
 import { rowJson, SensorStore } from "./SensorStore.ts"
@@ -155,17 +156,18 @@ export interface DatabaseOptions {
   readonly maxConnections?: number | undefined
 }
 
-/** The `SensorStore` on the given database, or on an embedded one. */
+/**
+ * The `SensorStore` on the given database (sessions in UTC, like every connection of the project),
+ * or on an embedded one.
+ */
 export const layerStore = (options: DatabaseOptions = {}) => {
-  const client =
+  const client: Layer.Layer<
+    PgClient.PgClient | SqlClient.SqlClient,
+    SqlError.SqlError | Connection.InvalidDatabaseUrl | EmbeddedPostgres.EmbeddedPostgresError
+  > =
     options.databaseUrl !== undefined
-      ? PgClient.layer({ url: Redacted.make(options.databaseUrl), maxConnections: options.maxConnections ?? 8 })
-      : Layer.unwrap(
-          Effect.gen(function* () {
-            const { maxConnections, url } = yield* EmbeddedPostgres
-            return PgClient.layer({ url: Redacted.make(url), maxConnections })
-          })
-        ).pipe(Layer.provide(EmbeddedPostgres.layer({ dataDir: options.dataDir })))
+      ? Connection.layer(options.databaseUrl, { maxConnections: options.maxConnections ?? 8 })
+      : EmbeddedPostgres.layerClient({ dataDir: options.dataDir })
   return SensorStore.layer.pipe(Layer.provide(client))
 }
 

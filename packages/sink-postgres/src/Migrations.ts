@@ -64,3 +64,35 @@ export const migrate = Migrator.make({})({
   loader: Migrator.fromRecord(migrations),
   table
 })
+
+export interface MigrationReport {
+  /** The migrations applied now, `[id, name]`; none on an up-to-date database. */
+  readonly applied: ReadonlyArray<readonly [id: number, name: string]>
+  /** What a person should know about the schema found: tables adopted, naive timestamps read as UTC. */
+  readonly notes: ReadonlyArray<string>
+}
+
+/**
+ * `migrate`, and what it found: a target that already had `signal` and `data` (the reference's own
+ * schema, say) keeps them as they are, and a naive `data.timestamp` (`timestamp without time zone`,
+ * as the reference creates it) is read and written as UTC, which every connection's UTC session
+ * makes true whatever the database's `TimeZone`.
+ */
+export const run = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const existing = yield* sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_name IN ('signal', 'data') ORDER BY table_name`
+  const applied = yield* migrate
+  const notes: Array<string> = []
+  if (existing.length > 0 && applied.some(([id]) => id === 1)) {
+    notes.push(`adopted the existing tables ${existing.map((table) => table.name).join(" and ")}, kept as they are`)
+  }
+  const [column] = yield* sql<{ type: string }>`SELECT data_type AS type FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = 'data' AND column_name = 'timestamp'`
+  if (column?.type === "timestamp without time zone") {
+    notes.push(
+      "data.timestamp is timestamp without time zone (as the reference creates it): read and written as UTC, whatever the database's TimeZone"
+    )
+  }
+  return { applied, notes } satisfies MigrationReport
+})

@@ -3,10 +3,12 @@
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
  */
 import { Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
+import { Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Redacted from "effect/Redacted"
 import { SqlClient, type SqlError } from "effect/sql"
-import * as Connection from "./Connection.ts"
 import * as Migrations from "./Migrations.ts"
 import * as RunLedger from "./RunLedger.ts"
 import * as SignalIds from "./SignalIds.ts"
@@ -36,7 +38,14 @@ export interface LayerFromClientOptions extends MakeOptions {
   readonly migrate?: boolean | undefined
 }
 
-export interface LayerOptions extends LayerFromClientOptions, Connection.ConnectionOptions {}
+export interface LayerOptions extends LayerFromClientOptions {
+  /** `postgres://user:password@host:port/database`, read as libpq reads it; `DATABASE_URL` when absent. */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Connections in the pool; 10 by default. */
+  readonly maxConnections?: number | undefined
+  /** How long to wait for a connection before the sink counts as unavailable; 10 seconds by default. */
+  readonly connectTimeout?: Duration.Input | undefined
+}
 
 const parameter = (values: ReadonlyArray<unknown>, oid: number): PgTypes.Parameter =>
   Result.getOrThrow(PgTypes.array(values, oid))
@@ -241,11 +250,17 @@ export const layerFromClient = (
  * A Postgres `Sink` and its `RunLedger` on a pool of their own at `url` (`DATABASE_URL` when absent),
  * migrations applied first (unless `migrate: false`). The pool closes with the layer.
  */
-export const layer = (options: LayerOptions = {}): Layer.Layer<Sink.Sink | RunLedger.RunLedger, Sink.SinkUnavailable> =>
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<Sink.Sink | RunLedger.RunLedger, Sink.SinkUnavailable | Connection.InvalidDatabaseUrl> =>
   Layer.unwrap(
     Effect.gen(function* () {
-      const url = yield* Connection.url(options.url)
-      const name = options.name ?? Connection.describe(url)
+      const target = yield* Connection.targetFrom(options.url).pipe(
+        Effect.catchTag("MissingDatabaseUrl", (error) =>
+          Effect.fail(new Sink.SinkUnavailable({ sink: "postgres", reason: error.message }))
+        )
+      )
+      const name = options.name ?? target.display
       return Layer.effectContext(
         Effect.gen(function* () {
           const sink = yield* make({ ...options, name })
@@ -253,6 +268,14 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<Sink.Sink | RunLe
           const ledger = yield* RunLedger.make
           return Context.make(Sink.Sink, sink).pipe(Context.add(RunLedger.RunLedger, ledger))
         })
-      ).pipe(Layer.provide(Connection.layer({ ...options, url })))
+      ).pipe(
+        Layer.provide(
+          PgClient.layerFrom(
+            Connection.make(target, options).pipe(
+              Effect.mapError((error) => new Sink.SinkUnavailable({ sink: name, reason: Connection.reasonOf(error) }))
+            )
+          )
+        )
+      )
     })
   )

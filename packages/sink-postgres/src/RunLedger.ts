@@ -4,12 +4,12 @@
  * failed and how often each was tried.
  */
 import { Ledger, Partition, type RunReport } from "@delfos/etl"
+import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as SqlClient from "effect/sql/SqlClient"
 import * as SqlClientService from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
-import * as Connection from "./Connection.ts"
 import * as Migrations from "./Migrations.ts"
 
 // The ledger's interface is the core's (`Ledger.Ledger`); this module is its Postgres implementation.

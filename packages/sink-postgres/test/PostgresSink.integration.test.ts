@@ -294,7 +294,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
       expect(history.map((run) => [run.day, run.status, run.rowsWritten])).toEqual([
         ["2024-03-10", "succeeded", report.rowsWritten]
       ])
-      expect(sink).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/\w+$/)
+      expect(sink).toMatch(/^postgres:\/\/\w+@127\.0\.0\.1:\d+\/\w+$/)
       expect(yield* storedRows()).toEqual(expectedRows(source, day))
     })
   )

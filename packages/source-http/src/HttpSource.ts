@@ -11,7 +11,9 @@ import * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SensorsJson from "./SensorsJson.ts"
 
@@ -23,10 +25,53 @@ export interface HttpSourceOptions {
   readonly baseUrl?: string | undefined
   /** Time allowed for one attempt, from sending the request to the body's last byte; 30 seconds by default. */
   readonly timeout?: Duration.Input | undefined
-  /** Attempts after the first when the server is unreachable, slow, or answers 5xx or 429; 3 by default. */
+  /** Attempts after the first when the server is unreachable, slow, or answers 5xx, 408, 425 or 429; 3 by default. */
   readonly retries?: number | undefined
   /** The delay before the first retry, doubled for each next one, ±20% jitter; 500 ms by default. */
   readonly backoff?: Duration.Input | undefined
+}
+
+/** The API root given cannot be read from: which (without a password), and why. */
+export class InvalidSourceUrl extends Schema.TaggedError<InvalidSourceUrl>()("InvalidSourceUrl", {
+  url: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `invalid source URL ${this.url}: ${this.reason}`
+  }
+}
+
+/** A URL as messages may show it: its password replaced by `***`; nothing of it when it does not parse. */
+export const redact = (text: string): string => {
+  try {
+    const parsed = new URL(text)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.href
+  } catch {
+    return "(a URL that does not parse, not shown)"
+  }
+}
+
+/**
+ * Checks an API root: `http://` or `https://`, a host, no credentials (fetch refuses to send a
+ * request to such a URL). Returns it without trailing slashes.
+ */
+export const checkBaseUrl = (text: string): Result.Result<string, InvalidSourceUrl> => {
+  const invalid = (reason: string) => Result.fail(new InvalidSourceUrl({ url: redact(text), reason }))
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    return invalid(`expected a URL such as ${defaultBaseUrl}`)
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    return invalid(`expected http:// or https:// and a host, such as ${defaultBaseUrl}`)
+  }
+  if (parsed.hostname === "") return invalid("no host")
+  if (parsed.username !== "" || parsed.password !== "") {
+    return invalid("credentials in the URL are not supported (fetch refuses to send them)")
+  }
+  return Result.succeed(text.replace(/\/+$/, ""))
 }
 
 /** A `Retry-After` longer than this is cut to it: a server asking for hours is better reported than waited on. */
@@ -38,11 +83,11 @@ export const maxRetryAfter = Duration.minutes(1)
  */
 export const make = (
   options: HttpSourceOptions = {}
-): Effect.Effect<Source.Source["Service"], never, HttpClient.HttpClient> =>
+): Effect.Effect<Source.Source["Service"], InvalidSourceUrl, HttpClient.HttpClient> =>
   Effect.gen(function* () {
     // Each attempt runs in its own scope, which aborts the request when the attempt ends or times out.
     const client = HttpClient.withScope(yield* HttpClient.HttpClient)
-    const endpoint = `${(options.baseUrl ?? defaultBaseUrl).replace(/\/+$/, "")}/sensors`
+    const endpoint = `${yield* Effect.fromResult(checkBaseUrl(options.baseUrl ?? defaultBaseUrl))}/sensors`
     const timeout = Duration.fromInputUnsafe(options.timeout ?? "30 seconds")
     const retries = options.retries ?? 3
     if (!(Number.isInteger(retries) && retries >= 0)) {
@@ -91,8 +136,8 @@ export const make = (
     })
   })
 
-/** A layer providing the Source, over the platform's `fetch`. */
-export const layer = (options: HttpSourceOptions = {}): Layer.Layer<Source.Source> =>
+/** A layer providing the Source, over the platform's `fetch`; fails at once on a URL it cannot read from. */
+export const layer = (options: HttpSourceOptions = {}): Layer.Layer<Source.Source, InvalidSourceUrl> =>
   Layer.effect(Source.Source, make(options)).pipe(Layer.provide(FetchHttpClient.layer))
 
 /**
@@ -114,7 +159,14 @@ export const requestUrl = (
   return `${endpoint}?${query}`
 }
 
-/** An attempt that failed in a way the next one may not: no answer, no answer in time, a 5xx or a 429. */
+/**
+ * Statuses worth another attempt: the server's trouble (5xx), too many requests (429), a request
+ * timeout (408), too early (425). Any other 4xx says the request itself is wrong: never retried.
+ */
+export const isTransient = (status: number): boolean =>
+  status >= 500 || status === 429 || status === 408 || status === 425
+
+/** An attempt that failed in a way the next one may not: no answer, no answer in time, a transient status. */
 class Retryable extends Data.TaggedError("Retryable")<{
   readonly reason: string
   readonly status?: number | undefined
@@ -146,7 +198,7 @@ const bodyOf = (
     Effect.orElseSucceed(() => ""),
     Effect.flatMap((text): Effect.Effect<never, Retryable | Source.SourceRejected> => {
       const detail = detailOf(text)
-      if (status === 429 || status >= 500) {
+      if (isTransient(status)) {
         const retryAfter = retryAfterOf(response.headers["retry-after"])
         return Effect.fail(
           new Retryable({ reason: `HTTP ${status}${detail === "" ? "" : `: ${detail}`}`, status, retryAfter })

@@ -111,7 +111,9 @@ describe("HttpSource over a real HTTP server", () => {
       expect(error).toBeInstanceOf(Source.SourceUnavailable)
       expect(error).toMatchObject({ reason: "connection refused (gave up after 2 attempts)" })
       expect(error).not.toHaveProperty("status")
-      expect(error.source).toMatch(new RegExp(`^${baseUrl}/sensors\\?start_date=2024-01-01T00%3A00%3A00&`))
+      expect((error as Source.SourceUnavailable).source).toMatch(
+        new RegExp(`^${baseUrl}/sensors\\?start_date=2024-01-01T00%3A00%3A00&`)
+      )
       expect(error.message).toContain("source unavailable at http://127.0.0.1:")
     })
   )

@@ -3,9 +3,9 @@
  * `DATABASE_URL`, else a throwaway container when a Docker daemon answers, else PGlite in memory.
  */
 import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import { Connection, EmbeddedPostgres } from "@delfos/postgres"
 import { PgClient } from "@effect/sql-pg"
-import { PGlite } from "@electric-sql/pglite"
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -65,27 +65,12 @@ export const containerImage = "postgres:16-alpine"
 // Connections a client may open to a real server; @effect/sql-pg's own default.
 const serverConnections = 10
 
-// PGlite runs one statement at a time however many sockets are open. The server still accepts several
-// because it counts a closed socket until the next tick: at 1, a pool that reconnects at once is refused
-// ("Connection closed during startup").
-const pgliteSockets = 16
-
-// Every distinct message down the cause chain: @effect/sql-pg says "Failed to connect" and keeps the why
-// ("ECONNREFUSED", "role does not exist") in its causes.
-const reasonOf = (error: unknown): string => {
-  const messages: Array<string> = []
-  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 8; depth++) {
-    const message = cause instanceof Error ? cause.message : String(cause)
-    if (!messages.includes(message)) messages.push(message)
-    cause = cause instanceof Error ? cause.cause : undefined
-  }
-  return messages.join(": ")
-}
-
 // A failure while cleaning up is not the test's failure, but the leftover must be named.
 const releaseQuietly = (what: string, release: () => Promise<unknown>) =>
   Effect.tryPromise(release).pipe(
-    Effect.catch((error) => Effect.logWarning(`@delfos/test-utils: could not ${what}: ${reasonOf(error.cause)}`))
+    Effect.catch((error) =>
+      Effect.logWarning(`@delfos/test-utils: could not ${what}: ${Connection.reasonOf(error.cause)}`)
+    )
   )
 
 // One statement on the server's maintenance database, over a connection of its own.
@@ -108,14 +93,15 @@ export const postgres = (serverUrl: string): Effect.Effect<Info, TestDatabaseUna
     yield* Effect.acquireRelease(
       onServer(serverUrl, `CREATE DATABASE "${name}"`).pipe(
         Effect.mapError(
-          (error) => new TestDatabaseUnavailable({ kind: "postgres", reason: `${server.host}: ${reasonOf(error)}` })
+          (error) =>
+            new TestDatabaseUnavailable({ kind: "postgres", reason: `${server.host}: ${Connection.reasonOf(error)}` })
         )
       ),
       // FORCE ends the connections a test left open (Postgres 13+).
       () =>
         onServer(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).pipe(
           Effect.catch((error) =>
-            Effect.logWarning(`@delfos/test-utils: could not drop database ${name}: ${reasonOf(error)}`)
+            Effect.logWarning(`@delfos/test-utils: could not drop database ${name}: ${Connection.reasonOf(error)}`)
           )
         )
     )
@@ -142,36 +128,39 @@ export const testcontainers = (
           return await new PostgreSqlContainer(image).start()
         },
         catch: (error) =>
-          reasonOf(error).includes(noContainerRuntime)
-            ? new ContainerRuntimeUnavailable({ reason: reasonOf(error) })
-            : new TestDatabaseUnavailable({ kind: "testcontainers", reason: reasonOf(error) })
+          Connection.reasonOf(error).includes(noContainerRuntime)
+            ? new ContainerRuntimeUnavailable({ reason: Connection.reasonOf(error) })
+            : new TestDatabaseUnavailable({ kind: "testcontainers", reason: Connection.reasonOf(error) })
       }),
       (container) => releaseQuietly(`stop container ${container.getId()}`, () => container.stop())
     )
     return { url: container.getConnectionUri(), kind: "testcontainers", maxConnections: serverConnections } as const
   })
 
-/** PGlite in memory, served over TCP on a free port of 127.0.0.1, closed with the scope. */
+/**
+ * An embedded database in memory, served over TCP on a free port of 127.0.0.1 (so that child
+ * processes reach it too), closed with the scope. Its connections take turns, as on the product's
+ * embedded default.
+ */
 export const pglite: Effect.Effect<Info, TestDatabaseUnavailable, Scope.Scope> = Effect.gen(function* () {
-  const unavailable = (error: unknown) => new TestDatabaseUnavailable({ kind: "pglite", reason: reasonOf(error) })
-  const db = yield* Effect.acquireRelease(Effect.tryPromise({ try: () => PGlite.create(), catch: unavailable }), (db) =>
-    releaseQuietly("close PGlite", () => db.close())
-  )
-  const server = yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: pgliteSockets })
-        await server.start()
-        return server
-      },
-      catch: unavailable
-    }),
-    (server) => releaseQuietly("stop the PGlite socket server", () => server.stop())
-  )
-  // `host:port` once listening, with the port the system picked.
-  const port = server.getServerConn().split(":").at(-1)
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, kind: "pglite", maxConnections: 1 } as const
-})
+  const embedded = yield* EmbeddedPostgres.make()
+  const url = yield* embedded.listen(0)
+  return { url, kind: "pglite", maxConnections: 1 } as const
+}).pipe(Effect.mapError((error) => new TestDatabaseUnavailable({ kind: "pglite", reason: error.reason })))
+
+/**
+ * Which kind `make` will pick, known before any I/O (for `it.skipIf` at collection time):
+ * `postgres` with `DATABASE_URL`, `testcontainers` when a Docker socket is there, else `pglite`.
+ */
+export const plannedKind = (env: NodeJS.ProcessEnv = process.env): Kind =>
+  env.DATABASE_URL !== undefined && env.DATABASE_URL !== ""
+    ? "postgres"
+    : env.DOCKER_HOST !== undefined || existsSync("/var/run/docker.sock")
+      ? "testcontainers"
+      : "pglite"
+
+/** Whether the tests run on the embedded database: one backend, where sessions take turns. */
+export const onPglite: boolean = plannedKind() === "pglite"
 
 /** `DATABASE_URL` when set and not empty. */
 export const databaseUrl: Effect.Effect<Option.Option<string>> = Config.option(Config.String("DATABASE_URL")).pipe(
@@ -208,7 +197,12 @@ export const pgClientLayer = (
   Layer.unwrap(
     Effect.gen(function* () {
       const db = yield* TestDatabase
-      return PgClient.layer({ ...options, url: Redacted.make(db.url), maxConnections: db.maxConnections })
+      return PgClient.layer({
+        startupParameters: Connection.sessionParameters,
+        ...options,
+        url: Redacted.make(db.url),
+        maxConnections: db.maxConnections
+      })
     })
   ).pipe(Layer.provideMerge(layer))
 
@@ -246,5 +240,10 @@ export const query = <A extends object = Record<string, unknown>>(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       return yield* sql.unsafe<A>(statement)
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: 1 })), Effect.scoped)
+    }).pipe(
+      Effect.provide(
+        PgClient.layer({ url: Redacted.make(url), maxConnections: 1, startupParameters: Connection.sessionParameters })
+      ),
+      Effect.scoped
+    )
   )

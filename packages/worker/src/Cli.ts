@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util"
 import { Partition, Signal, Window } from "@delfos/etl"
-import { Connection } from "@delfos/etl-sink-postgres"
+import { Connection } from "@delfos/postgres"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

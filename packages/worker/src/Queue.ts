@@ -2,7 +2,7 @@
  * The job queue's database: graphile-worker's `graphile_worker` schema in the target database the
  * pipeline already writes, migrated on first use, so a queue needs no setup of its own.
  */
-import { Connection } from "@delfos/etl-sink-postgres"
+import { Connection } from "@delfos/postgres"
 import * as Schema from "effect/Schema"
 import { Logger, makeWorkerUtils, type WorkerUtils } from "graphile-worker"
 import { runPartitionTask } from "./Jobs.ts"

@@ -63,7 +63,7 @@ describe("delfos-etl-worker (arguments)", () => {
       DATABASE_URL: "postgres://someone:secret@127.0.0.1:1/alvo"
     })
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain("job queue unavailable at postgres://127.0.0.1:1/alvo")
+    expect(result.stderr).toContain("job queue unavailable at postgres://someone@127.0.0.1:1/alvo")
     expect(result.stderr).not.toContain("secret")
   })
 })
