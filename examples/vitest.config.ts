@@ -4,6 +4,8 @@ export default defineProject({
   test: {
     name: "examples",
     include: ["test/**/*.test.ts"],
-    testTimeout: 30_000
+    // Packs and installs every package, runs the examples as processes.
+    testTimeout: 120_000,
+    hookTimeout: 300_000
   }
 })

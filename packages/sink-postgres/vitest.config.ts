@@ -3,6 +3,9 @@ import { defineProject } from "vitest/config"
 export default defineProject({
   test: {
     name: "sink-postgres",
-    include: ["test/**/*.test.ts"]
+    include: ["test/**/*.test.ts"],
+    // integration tests on a real database
+    testTimeout: 60_000,
+    hookTimeout: 120_000
   }
 })
