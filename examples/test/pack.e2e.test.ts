@@ -34,7 +34,10 @@ beforeAll(async () => {
     )
   }
   writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }))
-  await npm(["install", "--prefer-offline", "--no-audit", "--no-fund", ...packed.map((entry) => entry.filename)], scratch)
+  await npm(
+    ["install", "--prefer-offline", "--no-audit", "--no-fund", ...packed.map((entry) => entry.filename)],
+    scratch
+  )
 }, 300_000)
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
