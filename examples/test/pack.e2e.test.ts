@@ -43,10 +43,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 describe("the packed packages", () => {
-  it("ship their build and no workspace-only paths", () => {
+  it("ship their build, their LICENSE, and no workspace-only paths", () => {
     for (const entry of packed) {
       const paths = entry.files.map((file) => file.path)
       expect(paths, entry.name).toContain("dist/index.js")
+      expect(paths, entry.name).toContain("LICENSE")
       expect(paths, entry.name).toContain("dist/index.d.ts")
       expect(
         paths.some((path) => path.startsWith("test/") || path.startsWith("bench/")),
