@@ -7,7 +7,7 @@
 import { Partition } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { EmbeddedPostgres, Server } from "@delfos/fonte"
+import { EmbeddedPostgres, FonteClient, Server } from "@delfos/fonte"
 import { Effect, Layer } from "effect"
 
 const day = "2024-01-01"
@@ -18,11 +18,7 @@ const fonteUrl = Effect.acquireRelease(
     const given = process.env.SOURCE_API_URL
     if (given !== undefined) return { url: given, close: async () => {} }
     const fonte = await Server.createFonteServer({ port: 0 })
-    await fetch(`${fonte.url}/api/seed`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ start_date: day, days: 1 })
-    })
+    await FonteClient.populatePromise(fonte.url, { startDate: day, days: 1 })
     return { url: `${fonte.url}/api/v1`, close: fonte.close }
   }),
   (fonte) => Effect.promise(fonte.close)

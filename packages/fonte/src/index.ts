@@ -3,6 +3,7 @@
  */
 export * as Api from "./Api.ts"
 export * as EmbeddedPostgres from "./EmbeddedPostgres.ts"
+export * as FonteClient from "./FonteClient.ts"
 export * as Generator from "./Generator.ts"
 export * as Requests from "./Requests.ts"
 export * as SensorStore from "./SensorStore.ts"
