@@ -85,8 +85,6 @@ const datetime = (
   raw: unknown,
   issues: Array<ValidationIssue>
 ): number | undefined => {
-  // An instant in a body is stored; one in a query only bounds a range and may lie anywhere.
-  const stored = location === "body"
   if (raw === undefined || raw === null) {
     issues.push({ type: "missing", loc: [location, field], msg: "Field required", input: raw ?? null })
     return undefined
@@ -101,7 +99,8 @@ const datetime = (
     })
     return undefined
   }
-  if (stored && !(millis >= storable.start && millis < storable.end)) {
+  // An instant in a body is stored; one in a query only bounds a range and may lie anywhere.
+  if (location === "body" && !(millis >= storable.start && millis < storable.end)) {
     issues.push({
       type: "value_error",
       loc: [location, field],
@@ -148,7 +147,7 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
     return { _tag: "Invalid", status: 400, detail: "start_date must be before or equal to end_date" }
   }
   return valid({
-    // Nothing is stored outside these bounds, and Postgres' timestamptz ends before a Date does.
+    // Nothing is stored outside these bounds, and Postgres' timestamptz starts later than a Date.
     start: Math.max(start, storable.start),
     end: Math.min(end, storable.end - 1),
     metrics: metrics.length === 0 ? Signal.knownVariables : metrics,

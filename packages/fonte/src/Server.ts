@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
+import type * as HttpServerError from "effect/http/HttpServerError"
 import type * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
@@ -46,7 +47,7 @@ export const defaultMaxBodyBytes = 1_048_576
 const tooLarge = (limit: number) =>
   HttpServerResponse.jsonUnsafe({ detail: `request body is larger than ${limit} bytes` }, { status: 413 })
 
-const isTooLarge = (error: { readonly reason: { readonly _tag: string; readonly reason?: string } }) =>
+const isTooLarge = (error: HttpServerError.HttpServerError) =>
   error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
 
 /**
