@@ -7,7 +7,7 @@
 import { Partition, type Sink } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { Server } from "@delfos/fonte"
+import { FonteClient, Server } from "@delfos/fonte"
 import { EmbeddedPostgres } from "@delfos/postgres"
 import { Effect, Layer } from "effect"
 
@@ -19,11 +19,7 @@ const fonteUrl = Effect.acquireRelease(
     const given = process.env.SOURCE_API_URL
     if (given !== undefined) return { url: given, close: async () => {} }
     const fonte = await Server.createFonteServer({ port: 0 })
-    await fetch(`${fonte.url}/api/seed`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ start_date: day, days: 1 })
-    })
+    await FonteClient.populatePromise(fonte.url, { startDate: day, days: 1 })
     return { url: `${fonte.url}/api/v1`, close: fonte.close }
   }),
   (fonte) => Effect.promise(fonte.close)

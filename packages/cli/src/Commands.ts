@@ -307,31 +307,28 @@ export class SeedFailed extends Schema.TaggedError<SeedFailed>()("SeedFailed", {
 export const seed = (options: SeedOptions): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     if (options.databaseUrl !== undefined) {
-      const { Generator, SensorStore, Server } = yield* Effect.promise(() => import("@delfos/fonte"))
-      const start = Date.parse(`${options.startDate}T00:00:00Z`)
+      const { Generator, Requests, SensorStore, Server } = yield* Effect.promise(() => import("@delfos/fonte"))
+      // The API's rules for a populate request (the days must end by 9999-12-31), without the API.
+      const input = Requests.populateInput({ start_date: options.startDate, days: options.days, seed: options.seed })
+      if (input._tag === "Invalid") {
+        const detail = typeof input.detail === "string" ? [input.detail] : input.detail.map((issue) => issue.msg)
+        return yield* new SeedFailed({ message: `cannot seed ${options.startDate}: ${detail.join("; ")}` })
+      }
       const written = yield* Effect.flatMap(SensorStore.SensorStore, (store) =>
-        store.upsert(Generator.generate({ start, days: options.days, seed: options.seed }))
+        store.upsert(Generator.generate(input.value))
       ).pipe(Effect.provide(Server.layerStore({ databaseUrl: options.databaseUrl })))
       yield* out(
         `seeded ${number(written)} samples from ${options.startDate} (${options.days} days, seed ${options.seed})\n`
       )
       return exitCodes.success
     }
-    const root = options.url.replace(/\/+$/, "").replace(/\/api\/v1$/, "")
-    const response = yield* Effect.tryPromise({
-      try: () =>
-        fetch(`${root}/api/v1/sensors/populate_database`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ start_date: options.startDate, days: options.days, seed: options.seed })
-        }).then(async (answer) => ({ status: answer.status, body: await answer.text() })),
-      catch: (error) =>
-        new SeedFailed({ message: `fonte unreachable at ${root}: ${String((error as Error).cause ?? error)}` })
-    })
-    if (response.status !== 201) {
-      return yield* new SeedFailed({ message: `fonte at ${root} answered ${response.status}: ${response.body}` })
-    }
-    const answer = JSON.parse(response.body) as { message: string }
+    // The client alone: the server and PGlite are not loaded to talk to a server.
+    const FonteClient = yield* Effect.promise(() => import("@delfos/fonte/FonteClient"))
+    const { days, seed, startDate } = options
+    const answer = yield* FonteClient.populate(options.url, { startDate, days, seed }).pipe(
+      Effect.provide(FetchHttpClient.layer),
+      Effect.mapError((error) => new SeedFailed({ message: error.message }))
+    )
     yield* out(`${answer.message} (${options.startDate}, ${options.days} days, seed ${options.seed})\n`)
     return exitCodes.success
   })

@@ -6,9 +6,10 @@
 import { Partition, type RunReport } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
-import { Server } from "@delfos/fonte"
+import { FonteClient, Server } from "@delfos/fonte"
 import { EmbeddedPostgres } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -56,17 +57,10 @@ export const demo = (options: { readonly days: number; readonly startDate: strin
       (server) => Effect.promise(() => server.close())
     )
     yield* out(`1. fonte server (embedded PGlite) on ${fonte.url}\n`)
-    const seeded = yield* Effect.tryPromise({
-      try: async () => {
-        const response = await fetch(`${fonte.url}/api/seed`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ start_date: options.startDate, days: options.days })
-        })
-        return (await response.json()) as { details: { total_records: number } }
-      },
-      catch: (error) => new DemoFailed({ message: `seeding failed: ${String(error)}` })
-    })
+    const seeded = yield* FonteClient.populate(fonte.url, { startDate: options.startDate, days: options.days }).pipe(
+      Effect.provide(FetchHttpClient.layer),
+      Effect.mapError((error) => new DemoFailed({ message: `seeding failed: ${error.message}` }))
+    )
     yield* out(
       `2. seeded ${number(seeded.details.total_records)} one-minute samples from ${options.startDate}, ${options.days} days\n`
     )

@@ -3,6 +3,7 @@ import { once } from "node:events"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Partition, Resample, SampleFrame, Signal, TidyRows, Unpivot } from "@delfos/etl"
+import { FonteClient } from "@delfos/fonte"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
@@ -280,6 +281,19 @@ describe("delfos-etl (the process)", () => {
       expect(result.stdout).toContain("Examples:")
     }
   )
+})
+
+describe("delfos-etl and the years 0000 to 0099", () => {
+  it("--date 0024-01-01 is a day of the year 24: it runs, exactly, not 1924", async () => {
+    await FonteClient.populatePromise(fonte.url, { startDate: "0024-01-01", days: 1 })
+    const result = await cli(["--date", "0024-01-01"])
+    expect(result.stderr).not.toContain("invalid date")
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("0024-01-01  succeeded  1,440 samples  144 windows")
+    const rows = await targetRows()
+    expect(rows.filter((row) => row.timestamp.startsWith("0024-01-01T")).length).toBeGreaterThan(1000)
+    expect(rows.some((row) => row.timestamp.startsWith("1924-"))).toBe(false)
+  })
 })
 
 describe("delfos-etl demo", () => {

@@ -6,18 +6,14 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Timestamp from "./Timestamp.ts"
 
-const dayPattern = /^(\d{4})-(\d{2})-(\d{2})$/
+const dayPattern = /^\d{4}-\d{2}-\d{2}$/
 
-const isCalendarDay = (text: string): boolean => {
-  const match = dayPattern.exec(text)
-  if (match === null) return false
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
-  const date = new Date(Date.UTC(year, month - 1, day))
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-}
+// One calendar: the day exists when Timestamp reads it (years exactly, 0000 to 9999 here).
+const isCalendarDay = (text: string): boolean => dayPattern.test(text) && !Number.isNaN(Timestamp.parse(text))
 
-/** A calendar day, `YYYY-MM-DD`, that exists (`2024-02-30` does not). */
+/** A calendar day, `YYYY-MM-DD` from 0000-01-01 to 9999-12-31, that exists (`2024-02-30` does not). */
 export const Day = Schema.String.check(
   Schema.makeFilter((text: string) => isCalendarDay(text) || `expected a calendar day YYYY-MM-DD, got "${text}"`)
 ).pipe(Schema.brand("Day"))
@@ -73,9 +69,13 @@ export const decode = (day: string, timeZone: string = "UTC"): Effect.Effect<Par
 export const make = (day: string, timeZone: string = "UTC"): Partition =>
   Partition.make({ day: Day.make(day), timeZone: TimeZone.make(timeZone) })
 
-const dayToUtcMillis = (day: Day): number => Date.parse(`${day}T00:00:00Z`)
+const dayToUtcMillis = (day: Day): number => Timestamp.parse(day)
 
-const millisToDay = (millis: number): Day => new Date(millis).toISOString().slice(0, 10) as Day
+// The day after 9999-12-31 comes out as `+010000-01-01`: the right day, outside `Day`'s four digits.
+const millisToDay = (millis: number): Day => {
+  const iso = Timestamp.format(millis)
+  return iso.slice(0, iso.indexOf("T")) as Day
+}
 
 const dayMillis = 86_400_000
 
@@ -90,20 +90,29 @@ export const days = (from: Day, to: Day): Array<Day> => {
 }
 
 /**
- * The first instant of a local day: local midnight, or where midnight does not exist (a DST gap
- * at 00:00, as in America/Sao_Paulo until 2019) the first instant after the gap.
+ * The first instant of a local day, given as its UTC midnight: local midnight, or where midnight
+ * does not exist (a DST gap at 00:00, as in America/Sao_Paulo until 2019) the first instant after
+ * the gap.
  */
-const startOfLocalDay = (day: Day, timeZone: TimeZone): number => {
-  if (timeZone === "UTC") return dayToUtcMillis(day)
-  const zoned = DateTime.makeZonedUnsafe(day, { timeZone, adjustForTimeZone: true, disambiguation: "compatible" })
+const startOfLocalDay = (utcMidnight: number, timeZone: TimeZone): number => {
+  if (timeZone === "UTC") return utcMidnight
+  const zoned = DateTime.makeZonedUnsafe(utcMidnight, {
+    timeZone,
+    adjustForTimeZone: true,
+    disambiguation: "compatible"
+  })
   return DateTime.toEpochMillis(zoned)
 }
 
 /** The instants of a partition, `[D 00:00, D+1 00:00)` in its time zone. */
-export const range = (partition: Partition): TimeRange => ({
-  start: startOfLocalDay(partition.day, partition.timeZone),
-  end: startOfLocalDay(addDays(partition.day, 1), partition.timeZone)
-})
+export const range = (partition: Partition): TimeRange => {
+  // In milliseconds, not days: the day after 9999-12-31 has no `Day`, but its midnight is the end.
+  const midnight = dayToUtcMillis(partition.day)
+  return {
+    start: startOfLocalDay(midnight, partition.timeZone),
+    end: startOfLocalDay(midnight + dayMillis, partition.timeZone)
+  }
+}
 
 /** `2024-01-01` or `2024-01-01 (America/Sao_Paulo)`. */
 export const format = (partition: Partition): string =>

@@ -1,6 +1,9 @@
 /**
  * Instants as epoch milliseconds, read from and written to ISO 8601 text. A timestamp without an
- * offset is UTC (the fonte API's naive timestamps), never the machine's local time.
+ * offset is UTC (the fonte API's naive timestamps), never the machine's local time. Years are
+ * proleptic Gregorian and read exactly: `0024` is the year 24 and `0000` is 1 BC, never 1924 or
+ * 1900. Years 0000 to 9999 have four digits; beyond them ECMAScript's expanded `±YYYYYY` form is
+ * written and read, so every instant a `Date` can hold goes to text and back unchanged.
  */
 
 const digit = (text: string, at: number): number => {
@@ -14,6 +17,7 @@ const digits = (text: string, at: number, count: number): number => {
   return value
 }
 
+// Proleptic Gregorian: the year 0 (1 BC) and every 400th year are leap years.
 const daysInMonth = (year: number, month: number): number =>
   month === 2
     ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
@@ -23,24 +27,56 @@ const daysInMonth = (year: number, month: number): number =>
       ? 30
       : 31
 
+const maxMillis = 8.64e15
+
+// Date.UTC reads the years 0 to 99 as 1900 to 1999. The calendar repeats every 400 years
+// (146,097 days), so those years are computed 400 years later and moved back.
+const cycleMillis = 146_097 * 86_400_000
+
+const utcMillis = (
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millis: number
+): number =>
+  year >= 0 && year <= 99
+    ? Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - cycleMillis
+    : Date.UTC(year, month - 1, day, hour, minute, second, millis)
+
 /**
  * Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff…]][Z|±HH:MM]` (a space may stand for `T`) into
  * epoch milliseconds; `NaN` when the text is not such a timestamp or names a day or time that does
- * not exist. Digits past the millisecond are truncated.
+ * not exist. The year may also be `±YYYYYY` (as `format` writes years outside 0000 to 9999).
+ * Digits past the millisecond are truncated.
  */
 export const parse = (text: string): number => {
   const length = text.length
-  if (length < 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return Number.NaN
-  const year = digits(text, 0, 4)
-  const month = digits(text, 5, 2)
-  const day = digits(text, 8, 2)
+  const sign = text.charCodeAt(0)
+  // `at` is where the month starts: after `YYYY-`, or after `±YYYYYY-`.
+  let at = 5
+  let year: number
+  if (sign === 43 || sign === 45) {
+    year = digits(text, 1, 6)
+    // ECMAScript forbids -000000: the year 0 has one spelling.
+    if (sign === 45 && year === 0) return Number.NaN
+    if (sign === 45) year = -year
+    at = 8
+  } else {
+    year = digits(text, 0, 4)
+  }
+  if (length < at + 5 || text.charCodeAt(at - 1) !== 45 || text.charCodeAt(at + 2) !== 45) return Number.NaN
+  const month = digits(text, at, 2)
+  const day = digits(text, at + 3, 2)
   if (!(month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month))) return Number.NaN
   let hour = 0
   let minute = 0
   let second = 0
   let millis = 0
   let offset = 0
-  let at = 10
+  at += 5
   if (at < length) {
     const separator = text.charCodeAt(at)
     if ((separator !== 84 && separator !== 32) || length < at + 6 || text.charCodeAt(at + 3) !== 58) return Number.NaN
@@ -81,15 +117,19 @@ export const parse = (text: string): number => {
     }
   }
   if (at !== length) return Number.NaN
-  const result = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset
-  return Number.isFinite(result) ? result : Number.NaN
+  const result = utcMillis(year, month, day, hour, minute, second, millis) - offset
+  // A Date holds ±8.64e15 ms: what lies beyond could not be written back.
+  return Math.abs(result) <= maxMillis ? result : Number.NaN
 }
 
-/** `2024-01-01T00:00:00.000Z`. */
+/** `2024-01-01T00:00:00.000Z`; `+010000-01-01T00:00:00.000Z` past 9999. */
 export const format = (millis: number): string => new Date(millis).toISOString()
 
-/** `2024-01-01T00:00:00`, or with `.500` when there is a fraction: the fonte API's naive UTC form. */
+/**
+ * `2024-01-01T00:00:00`, or with `.500` when there is a fraction: the fonte API's naive UTC form,
+ * four-digit years from 0000 to 9999 (`±YYYYYY` beyond, as `format`).
+ */
 export const formatNaive = (millis: number): string => {
   const iso = new Date(millis).toISOString()
-  return millis % 1000 === 0 ? iso.slice(0, 19) : iso.slice(0, 23)
+  return iso.slice(0, millis % 1000 === 0 ? -5 : -1)
 }

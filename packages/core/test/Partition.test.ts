@@ -69,3 +69,37 @@ describe("Window", () => {
     })
   )
 })
+
+describe("Partition: years 0000 to 0099 and the last day, 9999-12-31", () => {
+  const iso = (text: string) => Date.parse(text)
+
+  it.effect("days of the years 0000 to 0099 exist, exactly as written", () =>
+    Effect.gen(function* () {
+      const partition = yield* Partition.decode("0024-01-01")
+      expect(Partition.range(partition)).toEqual({
+        start: iso("0024-01-01T00:00:00Z"),
+        end: iso("0024-01-02T00:00:00Z")
+      })
+      yield* Partition.decode("0000-01-01")
+      yield* Partition.decode("0000-02-29")
+      const notADay = yield* Effect.flip(Partition.decode("0100-02-29"))
+      expect(notADay.message).toBe('invalid date "0100-02-29": expected an existing day YYYY-MM-DD')
+      expect(Partition.addDays(Partition.Day.make("0024-12-31"), 1)).toBe("0025-01-01")
+      expect(Partition.days(Partition.Day.make("0000-02-28"), Partition.Day.make("0000-03-01"))).toHaveLength(3)
+      expect(Partition.dayOf(iso("0024-03-05T10:00:00Z"))).toBe("0024-03-05")
+      expect(Partition.range(Partition.make("0024-01-01", "America/Sao_Paulo")).start).toBe(
+        // Local mean time in Sao Paulo before time zones: UTC-3:06:28.
+        iso("0024-01-01T03:06:28Z")
+      )
+      expect(Schema.is(Partition.Day)("0099-12-31")).toBe(true)
+    })
+  )
+
+  it("the last 4-digit day ends at 10000-01-01T00:00:00Z", () => {
+    expect(Partition.range(Partition.make("9999-12-31"))).toEqual({
+      start: iso("9999-12-31T00:00:00Z"),
+      end: iso("+010000-01-01T00:00:00Z")
+    })
+    expect(Partition.range(Partition.make("9999-12-31", "Europe/Berlin")).end).toBe(iso("+009999-12-31T23:00:00Z"))
+  })
+})

@@ -5,6 +5,7 @@
  */
 import { cpus } from "node:os"
 import { TestDatabase } from "@delfos/test-utils"
+import * as FonteClient from "../src/FonteClient.ts"
 import * as Server from "../src/Server.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -13,26 +14,19 @@ const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(x
 // A fresh database of its own on that server, dropped at the end.
 const database = await TestDatabase.acquirePostgres(admin)
 const server = await Server.createFonteServer({ port: 0, databaseUrl: database.url })
-const post = (path: string, body: unknown) =>
-  fetch(`${server.url}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body)
-  })
+const seed = (startDate: string, days: number) => FonteClient.populatePromise(server.url, { startDate, days })
 
 try {
   const results: Array<[string, string]> = []
 
   // Seeding: the first run inserts, later runs of the same days update every row.
   let started = performance.now()
-  let response = await post("/api/seed", { start_date: "2024-01-01", days: 10 })
-  if (response.status !== 201) throw new Error(`seed failed: ${response.status} ${await response.text()}`)
+  await seed("2024-01-01", 10)
   results.push(["seed 10 days (14,400 rows), into an empty table", `${(performance.now() - started).toFixed(0)} ms`])
   const reseeds: Array<number> = []
   for (let i = 0; i < 5; i++) {
     started = performance.now()
-    response = await post("/api/seed", { start_date: "2024-01-01", days: 10 })
-    await response.arrayBuffer()
+    await seed("2024-01-01", 10)
     reseeds.push(performance.now() - started)
   }
   results.push(["seed the same 10 days again (every row an update), median of 5", `${median(reseeds).toFixed(0)} ms`])
@@ -54,7 +48,7 @@ try {
   ])
 
   // A 30-day range, consumed as a stream; the server's memory sampled while it streams.
-  await post("/api/seed", { start_date: "2024-01-11", days: 20 })
+  await seed("2024-01-11", 20)
   const month = "/api/v1/sensors?start_date=2024-01-01&end_date=2024-01-30T23:59:59"
   await (await fetch(`${server.url}${month}`)).arrayBuffer()
   const rates: Array<number> = []

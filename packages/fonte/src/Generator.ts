@@ -4,7 +4,7 @@
  * temperature on a daily cycle, and now and then a missing sample. Each day depends only on the
  * seed and the day, so seeding a range or its days one by one gives the same values.
  */
-import { SampleFrame, type Signal } from "@delfos/etl"
+import { SampleFrame } from "@delfos/etl"
 
 export interface GenerateOptions {
   /** The first instant, epoch ms (a day's midnight, UTC). */
@@ -49,8 +49,6 @@ const round = (value: number, digits: number) => {
   const scale = 10 ** digits
   return Math.round(value * scale) / scale
 }
-
-export const variables = ["wind_speed", "power", "ambient_temperature"] as Array<Signal.Variable>
 
 /** `days` days of 1-minute samples from `start`. */
 export const generate = (options: GenerateOptions): SampleFrame.SampleFrame => {

@@ -2,6 +2,10 @@
  * Reading the fonte's requests the way the reference (FastAPI) does: the same parameters, and the
  * same error bodies, `400 {"detail": "…"}` for a reversed range and `422 {"detail": [{loc, msg, …}]}`
  * naming the field for anything malformed. Pure functions, so each rule is tested alone.
+ *
+ * Hostile input stays cheap: a 422 echoes a bounded excerpt of the input (a body nested 100,000
+ * deep is not written back), and stored instants keep to the years 0000 to 9999, which the API's
+ * naive timestamps write with four digits.
  */
 import { Signal, Timestamp } from "@delfos/etl"
 
@@ -24,10 +28,45 @@ const valid = <A>(value: A): Parsed<A> => ({ _tag: "Valid", value })
 const unprocessable = (issues: ReadonlyArray<ValidationIssue>): Invalid => ({
   _tag: "Invalid",
   status: 422,
-  detail: issues
+  detail: issues.map((issue) => ("input" in issue ? { ...issue, input: excerpt(issue.input) } : issue))
 })
 
-export const metricNames = Signal.knownVariables
+const excerptDepth = 2
+const excerptEntries = 8
+const excerptText = 80
+
+/**
+ * What a 422 echoes of an input (FastAPI echoes it whole): scalars as they are, strings cut at 80
+ * characters, arrays and objects cut at 8 entries and 2 levels, `"…"` where something was left
+ * out. The recursion stops at 2 levels, so no input can overflow the stack or the answer.
+ */
+export const excerpt = (value: unknown, depth = 0): unknown => {
+  if (typeof value === "string") return value.length > excerptText ? `${value.slice(0, excerptText)}…` : value
+  if (typeof value !== "object" || value === null) return value
+  if (depth === excerptDepth) return "…"
+  if (Array.isArray(value)) {
+    const items = value.slice(0, excerptEntries).map((item) => excerpt(item, depth + 1))
+    return value.length > excerptEntries ? [...items, "…"] : items
+  }
+  // No prototype: a "__proto__" key in the input stays a key.
+  const out: Record<string, unknown> = Object.create(null)
+  let count = 0
+  for (const key in value) {
+    if (count === excerptEntries) {
+      out["…"] = "…"
+      break
+    }
+    out[excerpt(key) as string] = excerpt((value as Record<string, unknown>)[key], depth + 1)
+    count++
+  }
+  return out
+}
+
+/**
+ * The instants the fonte stores, `[start, end)`: the years 0000 to 9999, what a naive timestamp
+ * writes with four digits. The year 0000 is 1 BC (Postgres shows it as `0001-01-01 BC`).
+ */
+export const storable = { start: Timestamp.parse("0000-01-01"), end: Timestamp.parse("+010000-01-01") } as const
 
 export type Format = "json" | "ndjson"
 
@@ -60,6 +99,16 @@ const datetime = (
     })
     return undefined
   }
+  // An instant in a body is stored; one in a query only bounds a range and may lie anywhere.
+  if (location === "body" && !(millis >= storable.start && millis < storable.end)) {
+    issues.push({
+      type: "value_error",
+      loc: [location, field],
+      msg: "Input should be in the years 0000 to 9999 (UTC)",
+      input: raw
+    })
+    return undefined
+  }
   return millis
 }
 
@@ -72,13 +121,13 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
   params.getAll("metrics").forEach((value, index) => {
     const names = value.split(",").map((name) => name.trim())
     for (const name of names) {
-      if (metricNames.includes(name as Signal.Variable)) {
+      if (Signal.knownVariables.includes(name as Signal.Variable)) {
         if (!metrics.includes(name as Signal.Variable)) metrics.push(name as Signal.Variable)
       } else {
         issues.push({
           type: "enum",
           loc: ["query", "metrics", index],
-          msg: `Input should be ${metricNames.map((m) => `'${m}'`).join(", ")}`,
+          msg: `Input should be ${Signal.knownVariables.map((m) => `'${m}'`).join(", ")}`,
           input: name
         })
       }
@@ -97,7 +146,13 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
   if (start > end) {
     return { _tag: "Invalid", status: 400, detail: "start_date must be before or equal to end_date" }
   }
-  return valid({ start, end, metrics: metrics.length === 0 ? metricNames : metrics, format: formatText as Format })
+  return valid({
+    // Nothing is stored outside these bounds, and Postgres' timestamptz starts later than a Date.
+    start: Math.max(start, storable.start),
+    end: Math.min(end, storable.end - 1),
+    metrics: metrics.length === 0 ? Signal.knownVariables : metrics,
+    format: formatText as Format
+  })
 }
 
 /** Parses a JSON body, or says where it is malformed. */
@@ -129,7 +184,7 @@ export const sensorInput = (body: unknown): Parsed<SensorInput> => {
   const issues: Array<ValidationIssue> = []
   const t = datetime("body", "timestamp", body.timestamp, issues)
   const values: Record<string, number | null> = {}
-  for (const name of metricNames) {
+  for (const name of Signal.knownVariables) {
     const value = body[name]
     if (value === undefined || value === null) values[name] = null
     else if (typeof value === "number" && Number.isFinite(value)) values[name] = value
@@ -141,6 +196,8 @@ export const sensorInput = (body: unknown): Parsed<SensorInput> => {
 
 /** The most days one populate request may generate. */
 export const maxDays = 366
+
+const dayMillis = 86_400_000
 
 export interface PopulateInput {
   readonly start: number
@@ -184,6 +241,25 @@ export const populateInput = (body: unknown): Parsed<PopulateInput> => {
       msg: "Input should be a whole minute",
       input: body.start_date
     })
+  }
+  if (issues.length === 0 && start !== undefined && start + (days as number) * dayMillis > storable.end) {
+    // The generated days must end by 9999-12-31, the last day a naive timestamp can write.
+    const room = Math.floor((storable.end - start) / dayMillis)
+    issues.push(
+      room < 1
+        ? {
+            type: "value_error",
+            loc: ["body", "start_date"],
+            msg: "Input should leave a whole day before the end of 9999-12-31",
+            input: body.start_date
+          }
+        : {
+            type: "less_than_equal",
+            loc: ["body", "days"],
+            msg: `Input should end by 9999-12-31: at most ${room} days from start_date`,
+            input: days
+          }
+    )
   }
   if (issues.length > 0 || start === undefined) return unprocessable(issues)
   return valid({ start, days: days as number, seed: seed as number })

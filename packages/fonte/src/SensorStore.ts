@@ -3,7 +3,7 @@
  * are bulk upserts (seeding a day twice updates it instead of doubling it); reads come in pages
  * by keyset, so a range of any length is served holding one page at a time.
  */
-import { type SampleFrame, type Signal, Timestamp } from "@delfos/etl"
+import { type SampleFrame, Signal, Timestamp } from "@delfos/etl"
 import { PgTypes } from "@effect/sql-pg"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -35,19 +35,19 @@ export const migrate = Migrator.make({})({
   table: "fonte_migrations"
 })
 
-/** A stored row: epoch ms and a value or `null` per variable. */
+/** A stored row: epoch ms and a value or `null` per variable (`Signal.knownVariables`, the table's columns). */
 export interface StoredRow {
   readonly t: number
-  readonly wind_speed: number | null
-  readonly power: number | null
-  readonly ambient_temperature: number | null
+  readonly [variable: Signal.Variable]: number | null
 }
 
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   reason: Schema.String
 }) {}
 
-const columns = ["wind_speed", "power", "ambient_temperature"] as const
+// The table's value columns are the fonte API's variables, in its order (migration 0001). They are
+// lowercase identifiers (`Signal.Variable`), so they go into SQL as they are.
+const columns = Signal.knownVariables
 
 /** Rows per page when streaming a range: a page is ~1 MB of JSON. */
 export const pageSize = 10_000
@@ -79,28 +79,28 @@ export class SensorStore extends Context.Service<
       const sql = yield* SqlClient.SqlClient
       yield* migrate.pipe(Effect.mapError((error) => new StoreError({ reason: `migrations failed: ${error.message}` })))
 
+      const columnList = sql.csv(columns)
+      const updates = sql.csv(columns.map((name) => `${name} = EXCLUDED.${name}`))
+
       const upsert = Effect.fn("SensorStore.upsert")(function* (frame: SampleFrame.SampleFrame) {
         const missing = new Float64Array(frame.length).fill(Number.NaN)
         let written = 0
         for (let from = 0; from < frame.length; from += writeBatch) {
           const to = Math.min(frame.length, from + writeBatch)
-          const [wind, power, temperature] = columns.map((name) =>
-            float8Array(frame.columns[name] ?? missing, from, to)
-          ) as [PgTypes.Parameter, PgTypes.Parameter, PgTypes.Parameter]
-          yield* sql`INSERT INTO data (timestamp, wind_speed, power, ambient_temperature)
-            SELECT to_timestamp(t / 1000.0), w, p, a
-            FROM unnest(${float8Array(frame.timestamps, from, to)}, ${wind}, ${power}, ${temperature}) AS u(t, w, p, a)
-            ON CONFLICT (timestamp) DO UPDATE SET
-              wind_speed = EXCLUDED.wind_speed,
-              power = EXCLUDED.power,
-              ambient_temperature = EXCLUDED.ambient_temperature`
+          const arrays = [frame.timestamps, ...columns.map((name) => frame.columns[name] ?? missing)].map(
+            (values) => sql`${float8Array(values, from, to)}`
+          )
+          yield* sql`INSERT INTO data (timestamp, ${columnList})
+            SELECT to_timestamp(t / 1000.0), ${columnList}
+            FROM unnest(${sql.csv(arrays)}) AS u(t, ${columnList})
+            ON CONFLICT (timestamp) DO UPDATE SET ${updates}`
           written += to - from
         }
         return written
       })
 
       const page = (start: number, end: number, after: number | undefined) =>
-        sql<StoredRow>`SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS t, wind_speed, power, ambient_temperature
+        sql<StoredRow>`SELECT (extract(epoch FROM timestamp) * 1000)::float8 AS t, ${columnList}
           FROM data
           WHERE timestamp >= to_timestamp(${start} / 1000.0) AND timestamp <= to_timestamp(${end} / 1000.0)
           ${after === undefined ? sql`` : sql`AND timestamp > to_timestamp(${after} / 1000.0)`}
@@ -129,9 +129,10 @@ export class SensorStore extends Context.Service<
 
 /** A stored row in the fonte's JSON form: every variable present, `null` where missing or not selected. */
 export const rowJson = (row: StoredRow, selected: ReadonlyArray<Signal.Variable>): string => {
-  const value = (name: (typeof columns)[number]) => {
-    const v = selected.includes(name as Signal.Variable) ? row[name] : null
-    return v === null ? "null" : String(v)
+  let json = `{"timestamp":"${Timestamp.formatNaive(row.t)}"`
+  for (const name of columns) {
+    const value = selected.includes(name) ? row[name] : null
+    json += `,"${name}":${value === null || value === undefined ? "null" : String(value)}`
   }
-  return `{"timestamp":"${Timestamp.formatNaive(row.t)}","wind_speed":${value("wind_speed")},"power":${value("power")},"ambient_temperature":${value("ambient_temperature")}}`
+  return `${json}}`
 }

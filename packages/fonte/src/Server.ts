@@ -1,17 +1,21 @@
 /**
  * The fonte server: the `FonteApi` handlers over a `SensorStore`, served by Node's HTTP server.
  * Handlers read requests themselves (`handleRaw`) so errors keep the reference's FastAPI shape
- * and the sensors route streams its JSON a page at a time.
+ * and the sensors route streams its JSON a page at a time. Request bodies are bounded (413).
  */
 
 import { createServer } from "node:http"
-import { SampleFrame, Timestamp } from "@delfos/etl"
+import { SampleFrame, Signal, Timestamp } from "@delfos/etl"
 import { Connection, EmbeddedPostgres } from "@delfos/postgres"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { PgClient } from "@effect/sql-pg"
+import * as ByteSize from "effect/ByteSize"
 import * as Effect from "effect/Effect"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServer from "effect/http/HttpServer"
+import type * as HttpServerError from "effect/http/HttpServerError"
+import type * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as HttpApiScalar from "effect/http-api/HttpApiScalar"
@@ -33,6 +37,43 @@ const encoder = new TextEncoder()
 const searchParams = (url: string) => new URL(url, "http://fonte").searchParams
 
 const readJson = (text: string) => (text.trim() === "" ? Requests.jsonBody("null") : Requests.jsonBody(text))
+
+/**
+ * The most bytes a request body may have when `ServeOptions.maxBodyBytes` (or Effect's
+ * `HttpIncomingMessage.MaxBodySize`) does not say: 1 MiB. A sensor row or a populate request is a
+ * few hundred bytes.
+ */
+export const defaultMaxBodyBytes = 1_048_576
+
+const tooLarge = (limit: number) =>
+  HttpServerResponse.jsonUnsafe({ detail: `request body is larger than ${limit} bytes` }, { status: 413 })
+
+const isTooLarge = (error: HttpServerError.HttpServerError) =>
+  error.reason._tag === "RequestParseError" && error.reason.reason === "BodyTooLarge"
+
+/**
+ * Runs `handle` on the request's body, or answers 413 when the body is larger than the limit: at
+ * once when its Content-Length says so, without reading it, and otherwise (a chunked body) as
+ * soon as the bytes read pass the limit. Nothing past the limit is kept: Node's adapter discards
+ * what follows and closes the connection.
+ */
+const withBody = <E, R>(
+  request: HttpServerRequest.HttpServerRequest,
+  handle: (text: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+  Effect.gen(function* () {
+    const configured = yield* HttpIncomingMessage.MaxBodySize
+    const limit = configured === undefined ? defaultMaxBodyBytes : Number(ByteSize.toBigInt(configured))
+    const declared = request.headers["content-length"]
+    if (declared !== undefined && Number(declared) > limit) return tooLarge(limit)
+    const text = yield* request.text.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)),
+      Effect.catchIf(isTooLarge, () => Effect.succeed(undefined)),
+      // Anything else is the client going away mid-body: nobody is left to answer.
+      Effect.orDie
+    )
+    return text === undefined ? tooLarge(limit) : yield* handle(text)
+  })
 
 const SystemHandlers = HttpApiBuilder.group(FonteApi, "system", (handlers) =>
   handlers.handle("health", () => Effect.succeed({ status: "ok" as const }))
@@ -93,35 +134,29 @@ const SensorsHandlers = HttpApiBuilder.group(
         })
       )
       .handleRaw("create", ({ request }) =>
-        Effect.gen(function* () {
-          const body = readJson(yield* Effect.orDie(request.text))
-          if (body._tag === "Invalid") return invalid(body)
-          const input = Requests.sensorInput(body.value)
-          if (input._tag === "Invalid") return invalid(input)
-          const { t, values } = input.value
-          const column = (name: string) => Float64Array.of(values[name] ?? Number.NaN)
-          yield* Effect.orDie(
-            store.upsert(
-              SampleFrame.make(Float64Array.of(t), {
-                wind_speed: column("wind_speed"),
-                power: column("power"),
-                ambient_temperature: column("ambient_temperature")
-              })
+        withBody(request, (text) =>
+          Effect.gen(function* () {
+            const body = readJson(text)
+            if (body._tag === "Invalid") return invalid(body)
+            const input = Requests.sensorInput(body.value)
+            if (input._tag === "Invalid") return invalid(input)
+            const { t, values } = input.value
+            const columns = Object.fromEntries(
+              Signal.knownVariables.map((name) => [name, Float64Array.of(values[name] ?? Number.NaN)])
             )
-          )
-          return HttpServerResponse.jsonUnsafe(
-            {
-              timestamp: Timestamp.formatNaive(t),
-              wind_speed: values.wind_speed ?? null,
-              power: values.power ?? null,
-              ambient_temperature: values.ambient_temperature ?? null
-            },
-            { status: 201 }
-          )
-        })
+            yield* Effect.orDie(store.upsert(SampleFrame.make(Float64Array.of(t), columns)))
+            return HttpServerResponse.jsonUnsafe(
+              {
+                timestamp: Timestamp.formatNaive(t),
+                ...Object.fromEntries(Signal.knownVariables.map((name) => [name, values[name] ?? null]))
+              },
+              { status: 201 }
+            )
+          })
+        )
       )
-      .handleRaw("populate", ({ request }) => Effect.flatMap(Effect.orDie(request.text), populate))
-      .handleRaw("seed", ({ request }) => Effect.flatMap(Effect.orDie(request.text), populate))
+      .handleRaw("populate", ({ request }) => withBody(request, populate))
+      .handleRaw("seed", ({ request }) => withBody(request, populate))
   })
 )
 
@@ -139,11 +174,16 @@ export interface ServeOptions {
   readonly host?: string | undefined
   /** Log each request and the listening address (off by default: a library stays quiet). */
   readonly log?: boolean | undefined
+  /** The most bytes a request body may have; larger ones get 413. `defaultMaxBodyBytes` (1 MiB) by default. */
+  readonly maxBodyBytes?: number | undefined
 }
 
 /** The routes served on Node's HTTP server; exposes `HttpServer` (its address). */
 export const layerServer = (options: ServeOptions = {}) =>
   HttpRouter.serve(routes, { disableLogger: options.log !== true, disableListenLog: options.log !== true }).pipe(
+    Layer.provide(
+      Layer.succeed(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(options.maxBodyBytes ?? defaultMaxBodyBytes))
+    ),
     Layer.provideMerge(
       NodeHttpServer.layer(createServer, { port: options.port ?? 8000, host: options.host ?? "127.0.0.1" })
     )

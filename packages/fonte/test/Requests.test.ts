@@ -78,3 +78,53 @@ describe("Requests bodies", () => {
     expect(result._tag === "Invalid" && result.status).toBe(422)
   })
 })
+
+describe("Requests: hostile input", () => {
+  const issues = (result: Requests.Parsed<unknown>) =>
+    result._tag === "Invalid" ? (result.detail as ReadonlyArray<Requests.ValidationIssue>) : []
+
+  it("a 422 echoes a bounded excerpt of the input, however deep or long", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    expect(Requests.excerpt(deep)).toEqual([["…"]])
+    expect(Requests.excerpt("x".repeat(1000))).toBe(`${"x".repeat(80)}…`)
+    expect(Requests.excerpt(Array.from({ length: 1000 }, (_, i) => i))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, "…"])
+    expect(Requests.excerpt({ a: { b: { c: 1 } }, s: "short" })).toEqual({ a: { b: "…" }, s: "short" })
+    const wide = Requests.excerpt(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])))
+    expect(Object.keys(wide as object)).toHaveLength(9)
+    // A "__proto__" key is echoed as a key, not made a prototype.
+    const proto = Requests.excerpt(JSON.parse('{"__proto__":{"polluted":1}}')) as Record<string, unknown>
+    expect(Object.keys(proto)).toEqual(["__proto__"])
+    expect(JSON.stringify(issues(Requests.sensorInput(deep))).length).toBeLessThan(300)
+    expect(issues(Requests.populateInput({ start_date: deep, days: 1 }))[0]?.input).toEqual([["…"]])
+  })
+
+  it("years 0000 to 0099 are read exactly; a stored instant must lie in 0000 to 9999", () => {
+    const sensor = Requests.sensorInput({ timestamp: "0024-03-05T10:00:00" })
+    expect(sensor._tag === "Valid" && sensor.value.t).toBe(Date.parse("0024-03-05T10:00:00Z"))
+    const populate = Requests.populateInput({ start_date: "0000-01-01", days: 366 })
+    expect(populate._tag === "Valid" && populate.value.start).toBe(Date.parse("0000-01-01T00:00:00Z"))
+    for (const timestamp of ["+010000-01-01", "-000001-12-31T23:59:59.999", "0000-01-01T00:30:00+01:00"]) {
+      expect(issues(Requests.sensorInput({ timestamp })).map((issue) => issue.loc)).toEqual([["body", "timestamp"]])
+    }
+    expect(Requests.sensorInput({ timestamp: "9999-12-31T23:59:59.999" })._tag).toBe("Valid")
+  })
+
+  it("populate ends by 9999-12-31: past it names days, or start_date when not a day is left", () => {
+    expect(Requests.populateInput({ start_date: "9999-12-31", days: 1 })._tag).toBe("Valid")
+    const past = issues(Requests.populateInput({ start_date: "9999-12-01", days: 32 }))
+    expect(past.map((issue) => issue.loc)).toEqual([["body", "days"]])
+    expect(past[0]!.msg).toBe("Input should end by 9999-12-31: at most 31 days from start_date")
+    const late = issues(Requests.populateInput({ start_date: "9999-12-31T00:01:00", days: 1 }))
+    expect(late.map((issue) => issue.loc)).toEqual([["body", "start_date"]])
+  })
+
+  it("query bounds may lie beyond 0000 to 9999; the range is cut to what can be stored", () => {
+    const wide = query("start_date=-100000-01-01&end_date=%2B100000-01-01")
+    expect(wide._tag === "Valid" && [wide.value.start, wide.value.end]).toEqual([
+      Requests.storable.start,
+      Requests.storable.end - 1
+    ])
+    expect(query("start_date=%2B100000-01-02&end_date=%2B100000-01-01")._tag).toBe("Invalid")
+  })
+})

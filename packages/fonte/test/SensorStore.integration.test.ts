@@ -1,8 +1,9 @@
+import { Signal } from "@delfos/etl"
 import { TestDatabase } from "@delfos/test-utils"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Redacted, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Generator } from "../src/index.ts"
+import { Api, Generator } from "../src/index.ts"
 import { pageSize, SensorStore } from "../src/SensorStore.ts"
 
 let database: Awaited<ReturnType<typeof TestDatabase.acquire>>
@@ -44,5 +45,17 @@ describe("SensorStore", () => {
     expect(pages.reduce((a, b) => a + b, 0)).toBe(15 * 1440)
     expect(Math.max(...pages)).toBe(pageSize)
     expect(pages.length).toBe(Math.ceil((15 * 1440) / pageSize))
+  })
+})
+
+describe("SensorStore: one list of variables", () => {
+  it("the table's value columns are Signal.knownVariables, in order, as is the API's row", async () => {
+    const columns = await TestDatabase.query<{ name: string }>(
+      database.url,
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'data' ORDER BY ordinal_position"
+    )
+    expect(columns.map((column) => column.name)).toEqual(["timestamp", ...Signal.knownVariables])
+    expect(Object.keys(Api.SensorRow.fields)).toEqual(["timestamp", ...Signal.knownVariables])
+    expect(Object.keys(Api.SensorInput.fields)).toEqual(["timestamp", ...Signal.knownVariables])
   })
 })

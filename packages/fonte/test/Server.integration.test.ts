@@ -1,3 +1,4 @@
+import { type ClientRequest, request as httpRequest } from "node:http"
 import { TestDatabase } from "@delfos/test-utils"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Server from "../src/Server.ts"
@@ -189,5 +190,216 @@ describe("fonte server", () => {
     const docs = await get("/docs")
     expect(docs.status).toBe(200)
     expect(docs.headers.get("content-type")).toContain("text/html")
+  })
+})
+
+describe("fonte server: years 0000 to 0099 and the last day, 9999-12-31", () => {
+  it("stores and serves the year 24 exactly, not 1924", async () => {
+    const response = await post("/api/v1/sensors", { timestamp: "0024-03-05T10:00:00", wind_speed: 7.5 })
+    expect(response.status).toBe(201)
+    expect(((await response.json()) as Row).timestamp).toBe("0024-03-05T10:00:00")
+    expect(await rows("start_date=0024-03-05&end_date=0024-03-06")).toEqual([
+      { timestamp: "0024-03-05T10:00:00", wind_speed: 7.5, power: null, ambient_temperature: null }
+    ])
+    expect(await rows("start_date=1924-03-05&end_date=1924-03-06")).toEqual([])
+  })
+
+  it("populates from 0000-01-01 (1 BC, Postgres' 0001-01-01 BC) exactly, not 1900", async () => {
+    const response = await post("/api/v1/sensors/populate_database", { start_date: "0000-01-01", days: 1 })
+    expect(response.status).toBe(201)
+    expect(((await response.json()) as { details: unknown }).details).toEqual({
+      total_records: 1440,
+      start: "0000-01-01T00:00:00",
+      end: "0000-01-02T00:00:00"
+    })
+    const day = await rows("start_date=0000-01-01&end_date=0000-01-01T23:59:59")
+    expect(day.length).toBe(1440)
+    expect(day[0]!.timestamp).toBe("0000-01-01T00:00:00")
+    expect(day[1439]!.timestamp).toBe("0000-01-01T23:59:00")
+    expect(await rows("start_date=1900-01-01&end_date=1900-01-02")).toEqual([])
+  })
+
+  it("populates 9999-12-31, the last day; a range past it is a 422 naming days", async () => {
+    const last = await post("/api/v1/sensors/populate_database", { start_date: "9999-12-31", days: 1 })
+    expect(last.status).toBe(201)
+    expect(((await last.json()) as { details: { end: string } }).details.end).toBe("+010000-01-01T00:00:00")
+    const past = await post("/api/seed", { start_date: "9999-12-30", days: 3 })
+    expect(past.status).toBe(422)
+    const answer = (await past.json()) as { detail: Array<{ loc: Array<string | number>; msg: string }> }
+    expect(answer.detail.map((issue) => issue.loc)).toEqual([["body", "days"]])
+    expect(answer.detail[0]!.msg).toContain("9999-12-31")
+    // What HttpSource asks for the partition 9999-12-31: its end, 10000-01-01, inclusive.
+    const day = await rows("start_date=9999-12-31T00:00:00&end_date=%2B010000-01-01T00:00:00")
+    expect(day.length).toBe(1440)
+    expect(day[1439]!.timestamp).toBe("9999-12-31T23:59:00")
+  })
+
+  it("a sample timestamp outside 0000 to 9999 is a 422 naming it; query bounds beyond are fine", async () => {
+    for (const timestamp of ["+010000-01-01T00:00:00", "9999-12-31T23:30:00-01:00", "-000001-12-31T00:00:00"]) {
+      const response = await post("/api/v1/sensors", { timestamp, power: 1 })
+      expect(response.status).toBe(422)
+      const answer = (await response.json()) as { detail: Array<{ loc: Array<string | number> }> }
+      expect(answer.detail.map((issue) => issue.loc)).toEqual([["body", "timestamp"]])
+    }
+    expect(await rows("start_date=-100000-01-01&end_date=-000001-01-01")).toEqual([])
+    expect(await rows("start_date=%2B100000-01-01&end_date=%2B200000-01-01")).toEqual([])
+    const precise = await post("/api/v1/sensors", { timestamp: "9999-12-31T23:59:59.999", power: 2 })
+    expect(precise.status).toBe(201)
+    expect(await rows("start_date=9999-12-31T23:59:59.999&end_date=%2B100000-01-01")).toEqual([
+      { timestamp: "9999-12-31T23:59:59.999", wind_speed: null, power: 2, ambient_temperature: null }
+    ])
+  })
+})
+
+/** A request with a body written by `write`, read raw: fetch cannot send a body that lies about its length. */
+const rawPost = (
+  url: string,
+  path: string,
+  headers: Record<string, string | number>,
+  write: (request: ClientRequest) => void
+) =>
+  new Promise<{ status: number; body: string; sent: () => number }>((resolve, reject) => {
+    let sent = 0
+    const request = httpRequest(`${url}${path}`, { method: "POST", headers })
+    const write_ = request.write.bind(request)
+    request.write = ((chunk: Buffer, ...rest: Array<never>) => {
+      sent += chunk.length
+      return write_(chunk, ...rest)
+    }) as typeof request.write
+    request.on("response", (response) => {
+      let body = ""
+      response.setEncoding("utf8")
+      response.on("data", (chunk: string) => {
+        body += chunk
+      })
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body, sent: () => sent }))
+    })
+    // The server may close once it has answered; what matters is the answer.
+    request.on("error", (error) => (request.writableEnded ? undefined : reject(error)))
+    write(request)
+  })
+
+describe("fonte server: request bodies are bounded (413)", () => {
+  const mib = 1024 * 1024
+
+  it("a body over the default limit (1 MiB) is a 413 with a detail; the server stays healthy", async () => {
+    const huge = JSON.stringify({ timestamp: "2023-06-01T14:00:00", padding: "x".repeat(2 * mib) })
+    const response = await post("/api/v1/sensors", huge)
+    expect(response.status).toBe(413)
+    const answer = (await response.json()) as { detail: string }
+    expect(answer.detail).toMatch(/request body is larger than 1048576 bytes/)
+    for (const path of ["/api/v1/sensors/populate_database", "/api/seed"]) {
+      expect((await post(path, `{"start_date":"2030-01-01","days":1,"x":"${"y".repeat(mib)}"}`)).status).toBe(413)
+    }
+    expect((await get("/health")).status).toBe(200)
+    expect(await rows("start_date=2023-06-01T14:00:00&end_date=2023-06-01T14:00:00")).toEqual([])
+    expect(await rows("start_date=2030-01-01&end_date=2030-03-01")).toEqual([])
+  })
+
+  it("a Content-Length over the limit is answered at once, before the body is sent", async () => {
+    const answer = await rawPost(
+      server.url,
+      "/api/v1/sensors",
+      { "content-type": "application/json", "content-length": 200 * mib },
+      (request) => {
+        // Only the start of the body: the answer must not wait for the other 200 MB.
+        request.write(Buffer.from('{"timestamp":'))
+      }
+    )
+    expect(answer.status).toBe(413)
+    expect(JSON.parse(answer.body)).toEqual({ detail: expect.stringContaining("larger than 1048576 bytes") })
+    expect((await get("/health")).status).toBe(200)
+  })
+
+  it("a chunked body stops being read once over the limit", async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    let stop = false
+    const answer = await rawPost(
+      server.url,
+      "/api/v1/sensors",
+      { "content-type": "application/json", "transfer-encoding": "chunked" },
+      (request) => {
+        request.on("response", () => {
+          stop = true
+        })
+        // Up to 256 MiB, as fast as the server reads it, until it answers.
+        let written = 0
+        const pump = () => {
+          while (!stop && written < 256 * mib) {
+            written += chunk.length
+            if (!request.write(chunk)) return void request.once("drain", pump)
+          }
+          if (!stop) request.end()
+        }
+        pump()
+      }
+    )
+    expect(answer.status).toBe(413)
+    expect(JSON.parse(answer.body)).toEqual({ detail: expect.stringContaining("larger than 1048576 bytes") })
+    // The limit, what the server drains before it closes, and what sockets buffer: far from 256 MiB.
+    expect(answer.sent()).toBeLessThan(16 * mib)
+    expect((await get("/health")).status).toBe(200)
+  })
+
+  it("the limit is configurable", async () => {
+    const small = await Server.createFonteServer({
+      port: 0,
+      databaseUrl: database.url,
+      maxConnections: database.maxConnections,
+      maxBodyBytes: 100
+    })
+    try {
+      const send = (body: unknown) =>
+        fetch(`${small.url}/api/v1/sensors`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body)
+        })
+      expect((await send({ timestamp: "2023-06-01T15:00:00", power: 1 })).status).toBe(201)
+      const over = await send({ timestamp: "2023-06-01T15:00:00", power: 1, note: "x".repeat(100) })
+      expect(over.status).toBe(413)
+      expect(await over.json()).toEqual({ detail: "request body is larger than 100 bytes" })
+    } finally {
+      await small.close()
+    }
+  })
+})
+
+describe("fonte server: deep nesting is a 422 that echoes an excerpt, never a 500", () => {
+  const depth = 100_000
+  const nested = "[".repeat(depth) + "]".repeat(depth)
+
+  it.each([
+    ["/api/v1/sensors", "arrays as the body", nested, ["body"]],
+    ["/api/v1/sensors/populate_database", "arrays as the body", nested, ["body"]],
+    ["/api/seed", "arrays as the body", nested, ["body"]],
+    [
+      "/api/v1/sensors",
+      "arrays as a value",
+      `{"timestamp":"2023-06-01T16:00:00","power":${nested}}`,
+      ["body", "power"]
+    ],
+    [
+      "/api/v1/sensors/populate_database",
+      "arrays as a value",
+      `{"start_date":${nested},"days":1}`,
+      ["body", "start_date"]
+    ],
+    [
+      "/api/seed",
+      "objects as a value",
+      `{"start_date":"2030-01-01","days":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}}`,
+      ["body", "days"]
+    ]
+  ])("POST %s, %s 100,000 levels deep: 422 naming the field, a short answer", async (path, _, body, loc) => {
+    const response = await post(path, body)
+    expect(response.status).toBe(422)
+    const text = await response.text()
+    expect(text.length).toBeLessThan(2_000)
+    const answer = JSON.parse(text) as { detail: Array<{ loc: Array<string | number> }> }
+    expect(answer.detail.map((issue) => issue.loc)).toContainEqual(loc)
+    expect((await get("/health")).status).toBe(200)
+    expect(await rows("start_date=2023-06-01T16:00:00&end_date=2023-06-01T16:00:00")).toEqual([])
+    expect(await rows("start_date=2030-01-01&end_date=2030-03-01")).toEqual([])
   })
 })

@@ -2,16 +2,11 @@
  * A real fonte server for a test file: on a fresh database of its own (`TestDatabase`), on a free
  * port, seeded through its own API. One call instead of the same setup in every package's tests.
  */
-import { Server } from "@delfos/fonte"
+import { FonteClient, Server } from "@delfos/fonte"
 import * as TestDatabase from "./TestDatabase.ts"
 
-export interface Seed {
-  /** The first day, `YYYY-MM-DD`. */
-  readonly startDate: string
-  readonly days: number
-  /** The generator's seed; the server's default (42) when absent. */
-  readonly seed?: number | undefined
-}
+/** What to seed: `startDate` (`YYYY-MM-DD`), `days`, and the generator's `seed` (42 when absent). */
+export type Seed = FonteClient.PopulateOptions
 
 export interface Handle {
   /** `http://127.0.0.1:<port>` */
@@ -44,18 +39,11 @@ export const start = async (seed?: Seed, options: StartOptions = {}): Promise<Ha
     await database.release()
   }
   if (seed !== undefined) {
-    const response = await fetch(`${server.url}/api/seed`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        start_date: seed.startDate,
-        days: seed.days,
-        ...(seed.seed === undefined ? {} : { seed: seed.seed })
-      })
-    })
-    if (response.status !== 201) {
+    try {
+      await FonteClient.populatePromise(server.url, seed)
+    } catch (error) {
       await close()
-      throw new Error(`seeding the test fonte failed: ${response.status} ${await response.text()}`)
+      throw error
     }
   }
   return { url: server.url, apiUrl: `${server.url}/api/v1`, database, close }
