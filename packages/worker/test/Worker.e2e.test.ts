@@ -130,10 +130,16 @@ const slowFonte = async (delay: number) => {
   let inFlight = 0
   const server: HttpServer = createServer(async (request, response) => {
     inFlight++
-    await sleep(delay)
-    const upstream = await fetch(`${fonte.url}${request.url}`)
-    response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text())
-    inFlight--
+    try {
+      await sleep(delay)
+      const upstream = await fetch(`${fonte.url}${request.url}`)
+      response.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text())
+    } catch {
+      // The fonte went away (the test is over, say): the job sees a 502, never an unhandled rejection.
+      if (!response.headersSent) response.writeHead(502).end()
+    } finally {
+      inFlight--
+    }
   })
   server.listen(0, "127.0.0.1")
   await once(server, "listening")
