@@ -41,7 +41,7 @@ const target =
 
 const program = Effect.gen(function* () {
   const { url } = yield* fonteUrl
-  const partition = yield* Partition.decode(day)
+  const partition = yield* Partition.parse(day)
   const report = yield* RunLedger.record(partition, { name: "example" }).pipe(
     Effect.provide(HttpSource.layer({ baseUrl: url }))
   )

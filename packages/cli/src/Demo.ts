@@ -77,7 +77,7 @@ export const demo = (options: { readonly days: number; readonly startDate: strin
       `2. seeded ${number(seeded.details.total_records)} one-minute samples from ${options.startDate}, ${options.days} days\n`
     )
     yield* out(`3. ETL of each day (fonte API -> 10-minute mean/min/max/std -> embedded target):\n`)
-    const partitions = yield* Partition.decodeRange(
+    const partitions = yield* Partition.parseRange(
       options.startDate,
       Partition.addDays(Partition.Day.make(options.startDate), options.days - 1)
     )

@@ -106,11 +106,11 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
     if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       return yield* usage(`invalid --database-url: expected postgres://user@host:port/database`)
     }
-    const timeZone = yield* Partition.decode("2000-01-01", raw.timezone ?? "UTC").pipe(
+    const timeZone = yield* Partition.parse("2000-01-01", raw.timezone ?? "UTC").pipe(
       Effect.map((partition) => partition.timeZone),
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
-    const every = yield* Window.decode(raw.every ?? "10min").pipe(
+    const every = yield* Window.parseLength(raw.every ?? "10min").pipe(
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
     const pipeline = raw.pipeline ?? "default"
@@ -130,7 +130,7 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
       startDay:
         raw.startDay === undefined
           ? undefined
-          : yield* Partition.decode(raw.startDay).pipe(
+          : yield* Partition.parse(raw.startDay).pipe(
               Effect.map((partition) => partition.day),
               Effect.mapError((error) => new UsageError({ message: `--start-day: ${error.message}` }))
             ),
@@ -152,7 +152,7 @@ export const partitions = (
   if (fromDate === undefined || toDate === undefined) {
     return usage("which days? give --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD")
   }
-  return Partition.decodeRange(fromDate, toDate, timeZone).pipe(
+  return Partition.parseRange(fromDate, toDate, timeZone).pipe(
     Effect.mapError((error) => new UsageError({ message: error.message }))
   )
 }
@@ -164,7 +164,7 @@ export const dayBounds = (options: {
 }): Effect.Effect<{ from?: Partition.Day; to?: Partition.Day }, UsageError> =>
   Effect.gen(function* () {
     const day = (text: string) =>
-      Partition.decode(text).pipe(
+      Partition.parse(text).pipe(
         Effect.map((partition) => partition.day),
         Effect.mapError((error) => new UsageError({ message: error.message }))
       )

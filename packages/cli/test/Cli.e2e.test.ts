@@ -43,7 +43,7 @@ const expectedRows = async (date: string) => {
      ORDER BY timestamp`
   )
   const windows = Resample.resample(SampleFrame.fromRows(samples, Signal.defaultVariables), {
-    range: Partition.range(Partition.make(date)),
+    range: Partition.range(Partition.makeUnsafe(date)),
     variables: Signal.defaultVariables
   })
   return TidyRows.toArray(Unpivot.unpivot(windows))

@@ -63,7 +63,7 @@ const environment = (source: Source["Service"] = MemorySource.make(tenDays)) =>
 const runsOf = (day: string) =>
   Effect.gen(function* () {
     const ledger = yield* Ledger
-    return yield* ledger.runs("test", Partition.make(day))
+    return yield* ledger.runs("test", Partition.makeUnsafe(day))
   })
 
 describe("Partitions", () => {
@@ -84,12 +84,12 @@ describe("Partitions", () => {
   it.live("take their status from the ledger: missing, succeeded, failed, running, abandoned", () =>
     Effect.gen(function* () {
       const partitions = Partitions.due(definition, Date.parse("2024-01-06T00:00:00Z"))
-      yield* LedgerModule.record(Partition.make("2024-01-01"), { name: "test" })
-      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      yield* LedgerModule.record(Partition.makeUnsafe("2024-01-01"), { name: "test" })
+      yield* LedgerModule.record(Partition.makeUnsafe("2024-01-02"), { name: "test" })
       const ledger = yield* Ledger
       // A run in progress in this very process, and one whose process is gone.
-      yield* ledger.start("test", Partition.make("2024-01-03"))
-      yield* ledger.start("test", Partition.make("2024-01-04"))
+      yield* ledger.start("test", Partition.makeUnsafe("2024-01-03"))
+      yield* ledger.start("test", Partition.makeUnsafe("2024-01-04"))
       const states = yield* Partitions.states("test", partitions)
       expect(states.map((state) => [state.day, state.status])).toEqual([
         ["2024-01-01", "succeeded"],
@@ -129,12 +129,12 @@ describe("Partitions", () => {
         history: () => Effect.succeed([dead]),
         runs: () => Effect.succeed([dead])
       })
-      const [state] = yield* Partitions.states("test", [Partition.make("2024-01-01")]).pipe(
+      const [state] = yield* Partitions.states("test", [Partition.makeUnsafe("2024-01-01")]).pipe(
         Effect.provideService(Ledger, ledger)
       )
       expect(state).toMatchObject({ status: "failed", attempts: 2 })
       expect(state!.lastError).toBe(`abandoned: ${host}:2147483646 stopped without a result`)
-      const planned = yield* Backfill.plan([Partition.make("2024-01-01")], { name: "test" }).pipe(
+      const planned = yield* Backfill.plan([Partition.makeUnsafe("2024-01-01")], { name: "test" }).pipe(
         Effect.provideService(Ledger, ledger)
       )
       expect(planned.map((partition) => partition.day)).toEqual(["2024-01-01"])
@@ -167,11 +167,11 @@ describe("Partitions", () => {
 })
 
 describe("Backfill", () => {
-  const range = (from: string, to: string) => Effect.orDie(Partition.decodeRange(from, to))
+  const range = (from: string, to: string) => Effect.orDie(Partition.parseRange(from, to))
 
   it.live("runs only missing and failed partitions, with bounded concurrency", () =>
     Effect.gen(function* () {
-      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      yield* LedgerModule.record(Partition.makeUnsafe("2024-01-02"), { name: "test" })
       const summary = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-05"), { name: "test", concurrency: 2 })
       expect(summary).toMatchObject({ planned: 4, skipped: 1, succeeded: 4, failed: 0, retries: 0 })
       expect(summary.reports.map((report) => report.day).sort()).toEqual([
@@ -299,7 +299,7 @@ describe("Source.rateLimited", () => {
         }),
         10
       )
-      const partitions = yield* Effect.orDie(Partition.decodeRange("2024-01-01", "2024-01-05"))
+      const partitions = yield* Effect.orDie(Partition.parseRange("2024-01-01", "2024-01-05"))
       const fiber = yield* Effect.forEach(
         partitions,
         (partition) =>

@@ -7,23 +7,23 @@ const hours = (range: Partition.TimeRange) => (range.end - range.start) / 3_600_
 
 describe("Partition", () => {
   it("a UTC day is [00:00, next 00:00)", () => {
-    const range = Partition.range(Partition.make("2024-01-01"))
+    const range = Partition.range(Partition.makeUnsafe("2024-01-01"))
     expect(range).toEqual({ start: Date.UTC(2024, 0, 1), end: Date.UTC(2024, 0, 2) })
   })
 
   it("a local day starts at local midnight and lasts 23 or 25 hours on DST days", () => {
-    expect(Partition.range(Partition.make("2024-03-31", "Europe/Berlin")).start).toBe(Date.UTC(2024, 2, 30, 23))
-    expect(hours(Partition.range(Partition.make("2024-03-31", "Europe/Berlin")))).toBe(23)
-    expect(hours(Partition.range(Partition.make("2024-10-27", "Europe/Berlin")))).toBe(25)
-    expect(hours(Partition.range(Partition.make("2024-06-01", "America/Sao_Paulo")))).toBe(24)
+    expect(Partition.range(Partition.makeUnsafe("2024-03-31", "Europe/Berlin")).start).toBe(Date.UTC(2024, 2, 30, 23))
+    expect(hours(Partition.range(Partition.makeUnsafe("2024-03-31", "Europe/Berlin")))).toBe(23)
+    expect(hours(Partition.range(Partition.makeUnsafe("2024-10-27", "Europe/Berlin")))).toBe(25)
+    expect(hours(Partition.range(Partition.makeUnsafe("2024-06-01", "America/Sao_Paulo")))).toBe(24)
   })
 
   it("where midnight does not exist (Sao Paulo, 2018-11-04), the day starts after the gap", () => {
-    const range = Partition.range(Partition.make("2018-11-04", "America/Sao_Paulo"))
+    const range = Partition.range(Partition.makeUnsafe("2018-11-04", "America/Sao_Paulo"))
     expect(range.start).toBe(Date.UTC(2018, 10, 4, 3))
     expect(hours(range)).toBe(23)
     // The day before ends where this one starts: no instant is in two partitions or none.
-    expect(Partition.range(Partition.make("2018-11-03", "America/Sao_Paulo")).end).toBe(range.start)
+    expect(Partition.range(Partition.makeUnsafe("2018-11-03", "America/Sao_Paulo")).end).toBe(range.start)
   })
 
   it("lists days across month and leap-year ends", () => {
@@ -57,13 +57,13 @@ describe("Window", () => {
     ["1.5 hours", 5_400_000]
   ] as const)("reads %s", ([input, millis]) =>
     Effect.gen(function* () {
-      expect(yield* Window.decode(input)).toBe(millis)
+      expect(yield* Window.parseLength(input)).toBe(millis)
     })
   )
 
   it.effect.each(["0min", "ten minutes", "10 parsecs", "0.5ms", ""])("rejects %j with a clear message", (input) =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Window.decode(input))
+      const error = yield* Effect.flip(Window.parseLength(input))
       expect(error._tag).toBe("InvalidWindowLength")
       expect(error.message).toContain(`invalid window length "${input}"`)
     })

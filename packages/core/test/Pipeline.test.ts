@@ -23,7 +23,7 @@ const twoDays = (() => {
   return SampleFrame.make(timestamps, { wind_speed: wind, power })
 })()
 
-const day1 = Partition.make("2024-01-01")
+const day1 = Partition.makeUnsafe("2024-01-01")
 
 /** The expected rows of a day, computed straight from the kernel on that day's slice. */
 const expectedRows = (frame: SampleFrame.SampleFrame, partition: Partition.Partition) =>
@@ -130,7 +130,7 @@ describe("Pipeline", () => {
             return yield* sink.load(request)
           })
       })
-      const partitions = yield* Partition.decodeRange("2023-12-31", "2024-01-03")
+      const partitions = yield* Partition.parseRange("2023-12-31", "2024-01-03")
       const reports = yield* Pipeline.runAll(partitions, { concurrency: 2 }).pipe(
         Effect.provideService(Source, MemorySource.make(twoDays)),
         Effect.provideService(Sink, guarded)
@@ -148,17 +148,20 @@ describe("Pipeline", () => {
       })
       expect(peak).toBe(2)
       const rows = yield* memory.rows
-      expect(rows).toEqual([...expectedRows(twoDays, day1), ...expectedRows(twoDays, Partition.make("2024-01-02"))])
+      expect(rows).toEqual([
+        ...expectedRows(twoDays, day1),
+        ...expectedRows(twoDays, Partition.makeUnsafe("2024-01-02"))
+      ])
     })
   )
 
   it.effect("the chosen variables, statistics and window length shape the rows", () =>
     Effect.gen(function* () {
-      const partition = Partition.make("2024-01-02")
+      const partition = Partition.makeUnsafe("2024-01-02")
       yield* Pipeline.run(partition, {
         variables: defaultVariables.slice(1),
         statistics: ["count", "max"],
-        every: yield* Window.decode("30min")
+        every: yield* Window.parseLength("30min")
       })
       const rows = yield* (yield* MemorySink.MemorySink).rows
       expect(new Set(rows.map((row) => row.signal))).toEqual(new Set(["power_count", "power_max"]))
@@ -168,11 +171,11 @@ describe("Pipeline", () => {
 
   it.effect("an invalid day or reversed range is a typed error naming it", () =>
     Effect.gen(function* () {
-      const bad = yield* Effect.flip(Partition.decode("2024-02-30"))
+      const bad = yield* Effect.flip(Partition.parse("2024-02-30"))
       expect(bad.message).toBe('invalid date "2024-02-30": expected an existing day YYYY-MM-DD')
-      const zone = yield* Effect.flip(Partition.decode("2024-02-03", "Mars/Olympus"))
+      const zone = yield* Effect.flip(Partition.parse("2024-02-03", "Mars/Olympus"))
       expect(zone.message).toBe('invalid time zone "Mars/Olympus": expected an IANA name')
-      const reversed = yield* Effect.flip(Partition.decodeRange("2024-02-03", "2024-02-01"))
+      const reversed = yield* Effect.flip(Partition.parseRange("2024-02-03", "2024-02-01"))
       expect(reversed._tag).toBe("InvalidDayRange")
     })
   )

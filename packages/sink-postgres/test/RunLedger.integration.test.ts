@@ -5,7 +5,7 @@ import { Effect, Layer, Stream } from "effect"
 import { PostgresSink, RunLedger } from "../src/index.ts"
 import { minuteFrame, reset } from "./helpers.ts"
 
-const day = Partition.make("2024-03-10")
+const day = Partition.makeUnsafe("2024-03-10")
 const source = MemorySource.layer(minuteFrame("2024-03-10", 1))
 const sourceDown = Layer.succeed(
   Source.Source,
@@ -61,7 +61,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
     Effect.gen(function* () {
       yield* reset
       const ledger = yield* RunLedger.RunLedger
-      const days = ["2024-03-09", "2024-03-10", "2024-03-11"].map((d) => Partition.make(d))
+      const days = ["2024-03-09", "2024-03-10", "2024-03-11"].map((d) => Partition.makeUnsafe(d))
       for (const partition of days) yield* RunLedger.record(partition, { name: "daily" })
       yield* RunLedger.record(days[1]!, { name: "daily" })
       yield* RunLedger.record(days[1]!, { name: "other" })
