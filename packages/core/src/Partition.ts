@@ -82,6 +82,12 @@ const dayMillis = 86_400_000
 /** The day `n` days after `day` (before, for a negative `n`). */
 export const addDays = (day: Day, n: number): Day => millisToDay(dayToUtcMillis(day) + n * dayMillis)
 
+/** Days since 1970-01-01 (negative before it): day arithmetic without dates, e.g. the days between two. */
+export const dayNumber = (day: Day): number => dayToUtcMillis(day) / dayMillis
+
+/** The day of the week, Monday 0 to Sunday 6 (1970-01-01 was a Thursday, 3). */
+export const weekday = (day: Day): number => (((dayNumber(day) + 3) % 7) + 7) % 7
+
 /** Every day from `from` to `to`, both included; empty when `to` is before `from`. */
 export const days = (from: Day, to: Day): Array<Day> => {
   const out: Array<Day> = []
