@@ -4,8 +4,8 @@
  * With DATABASE_URL it writes there; without, into an embedded database.
  * Run: `npm run http-to-postgres -w examples` (after `npm run build`).
  */
-import { Partition } from "@delfos/etl"
-import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { Ledger, Partition, Pipeline } from "@delfos/etl"
+import { PostgresSink } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import { EmbeddedPostgres, Server } from "@delfos/fonte"
 import { Effect, Layer } from "effect"
@@ -31,22 +31,22 @@ const fonteUrl = Effect.acquireRelease(
 /** The target: DATABASE_URL, or an embedded database (one connection). */
 const target =
   process.env.DATABASE_URL !== undefined
-    ? PostgresSink.layer({ url: process.env.DATABASE_URL })
+    ? PostgresSink.layerWithLedger({ url: process.env.DATABASE_URL })
     : Layer.unwrap(
         Effect.gen(function* () {
           const embedded = yield* EmbeddedPostgres.EmbeddedPostgres
-          return PostgresSink.layer({ url: embedded.url, maxConnections: embedded.maxConnections })
+          return PostgresSink.layerWithLedger({ url: embedded.url, maxConnections: embedded.maxConnections })
         })
       ).pipe(Layer.provide(EmbeddedPostgres.EmbeddedPostgres.layer()))
 
 const program = Effect.gen(function* () {
   const { url } = yield* fonteUrl
   const partition = yield* Partition.parse(day)
-  const report = yield* RunLedger.record(partition, { name: "example" }).pipe(
+  const report = yield* Pipeline.runRecorded(partition, { name: "example" }).pipe(
     Effect.provide(HttpSource.layer({ baseUrl: url }))
   )
   console.log(`${report.day}: ${report.status}, ${report.samplesRead} samples -> ${report.rowsWritten} rows`)
-  const ledger = yield* RunLedger.RunLedger
+  const ledger = yield* Ledger.Ledger
   const runs = yield* ledger.runs("example", partition)
   console.log(`the ledger has ${runs.length} run(s) of ${day}, the last ${runs.at(-1)?.status}`)
 })

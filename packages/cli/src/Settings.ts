@@ -2,7 +2,8 @@
  * The options every command shares, read from flags and the environment into typed settings.
  * Reading fails with a `UsageError` (exit code 2) that names the bad value, before any I/O.
  */
-import { Partition, Partitions, Signal, Window } from "@delfos/etl"
+import { hostname } from "node:os"
+import { Backfill, Partition, Partitions, Runner, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -24,6 +25,9 @@ export interface RawOptions {
   readonly pipeline?: string | undefined
   readonly concurrency?: string | undefined
   readonly startDay?: string | undefined
+  readonly allowEmpty?: boolean | undefined
+  readonly heartbeatInterval?: string | undefined
+  readonly staleAfter?: string | undefined
   readonly json?: boolean | undefined
   readonly verbose?: boolean | undefined
 }
@@ -41,6 +45,10 @@ export interface Settings {
   readonly concurrency: number
   /** The pipeline's first day, when given. */
   readonly startDay: Partition.Day | undefined
+  /** Load a day the source has no samples for (clearing its rows) instead of keeping its rows. */
+  readonly allowEmpty: boolean
+  /** This process in the run ledger: `host:pid`, its heartbeat and when a silent run is abandoned. */
+  readonly runner: Runner.Identity
   readonly json: boolean
   readonly verbose: boolean
 }
@@ -106,6 +114,14 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
     if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
       return yield* usage(`invalid --database-url: expected postgres://user@host:port/database`)
     }
+    const heartbeatInterval = yield* integer("--heartbeat-interval", raw.heartbeatInterval, 5, 1, 3600)
+    const staleAfter = yield* integer("--stale-after", raw.staleAfter, 30, 2, 86_400)
+    // A process that judges its own runs (backfill, schedule) must beat more often than it judges.
+    if (raw.heartbeatInterval !== undefined && raw.staleAfter !== undefined && staleAfter <= heartbeatInterval) {
+      return yield* usage(
+        `--stale-after (${staleAfter}s) must be longer than --heartbeat-interval (${heartbeatInterval}s): keep it several heartbeats long`
+      )
+    }
     const timeZone = yield* Partition.parse("2000-01-01", raw.timezone ?? "UTC").pipe(
       Effect.map((partition) => partition.timeZone),
       Effect.mapError((error) => new UsageError({ message: error.message }))
@@ -134,6 +150,12 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
               Effect.map((partition) => partition.day),
               Effect.mapError((error) => new UsageError({ message: `--start-day: ${error.message}` }))
             ),
+      allowEmpty: raw.allowEmpty === true,
+      runner: Runner.make({
+        id: `${hostname()}:${process.pid}`,
+        heartbeatInterval: heartbeatInterval * 1000,
+        staleAfter: staleAfter * 1000
+      }),
       json: raw.json === true,
       verbose: raw.verbose === true
     }
@@ -174,11 +196,11 @@ export const dayBounds = (options: {
     }
   })
 
-/** `--only missing,failed`. */
+/** `--only missing,failed` (the default), `--only missing,failed,empty`. */
 export const only = (
   text: string | undefined
 ): Effect.Effect<ReadonlyArray<Partitions.PartitionStatus>, UsageError> => {
-  if (text === undefined) return Effect.succeed(["missing", "failed"])
+  if (text === undefined) return Effect.succeed(Backfill.defaultOnly)
   const names = list(text)
   const unknown = names.filter((name) => !(Partitions.statuses as ReadonlyArray<string>).includes(name))
   if (names.length === 0 || unknown.length > 0) {

@@ -36,6 +36,16 @@ describe("Partition", () => {
     expect(Partition.dayOf(Date.UTC(2024, 0, 1, 23, 30), Partition.TimeZone.make("Asia/Kolkata"))).toBe("2024-01-02")
   })
 
+  it("numbers days from 1970-01-01 and names their weekday, Monday 0, before 1970 too", () => {
+    const day = (text: string) => Partition.Day.make(text)
+    expect(Partition.dayNumber(day("1970-01-01"))).toBe(0)
+    expect(Partition.dayNumber(day("2024-03-01")) - Partition.dayNumber(day("2024-02-28"))).toBe(2)
+    expect(Partition.weekday(day("2024-01-01"))).toBe(0)
+    expect(Partition.weekday(day("2024-01-07"))).toBe(6)
+    expect(Partition.weekday(day("1970-01-01"))).toBe(3)
+    expect(Partition.weekday(day("1969-12-29"))).toBe(0)
+  })
+
   it.effect("decoding unknown input names the wrong field", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(

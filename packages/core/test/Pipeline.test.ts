@@ -131,12 +131,13 @@ describe("Pipeline", () => {
           })
       })
       const partitions = yield* Partition.parseRange("2023-12-31", "2024-01-03")
-      const reports = yield* Pipeline.runAll(partitions, { concurrency: 2 }).pipe(
+      // The edge days have no samples: allowEmpty loads them, so the 3rd meets the failing sink.
+      const reports = yield* Pipeline.runAll(partitions, { concurrency: 2, allowEmpty: true }).pipe(
         Effect.provideService(Source, MemorySource.make(twoDays)),
         Effect.provideService(Sink, guarded)
       )
       expect(reports.map((report) => [report.day, report.status])).toEqual([
-        ["2023-12-31", "succeeded"],
+        ["2023-12-31", "empty"],
         ["2024-01-01", "succeeded"],
         ["2024-01-02", "succeeded"],
         ["2024-01-03", "failed"]
@@ -177,6 +178,77 @@ describe("Pipeline", () => {
       expect(zone.message).toBe('invalid time zone "Mars/Olympus": expected an IANA name')
       const reversed = yield* Effect.flip(Partition.parseRange("2024-02-03", "2024-02-01"))
       expect(reversed._tag).toBe("InvalidDayRange")
+    })
+  )
+})
+
+describe("Pipeline: a partition without samples", () => {
+  /** A sink that counts its loads, over a memory sink. */
+  const counting = () => {
+    const { memory, sink } = MemorySink.make()
+    const loads: Array<number> = []
+    const counted = Sink.of({
+      name: "counting",
+      load: (request) =>
+        Effect.suspend(() => {
+          loads.push(request.rows.length)
+          return sink.load(request)
+        })
+    })
+    return { memory, sink: counted, loads }
+  }
+  const day2 = Partition.makeUnsafe("2024-01-02")
+  const firstDayOnly = SampleFrame.slice(twoDays, 0, 1440)
+
+  it.effect("is empty: the sink is not called and the rows already there are kept", () =>
+    Effect.gen(function* () {
+      const { loads, memory, sink } = counting()
+      yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(twoDays)),
+        Effect.provideService(Sink, sink)
+      )
+      const loaded = yield* memory.rows
+      expect(loads).toHaveLength(1)
+      // The source now has nothing for the 2nd (a `200 []`).
+      const report = yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(firstDayOnly)),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", samplesRead: 0, windows: 0, rowsWritten: 0, rowsDeleted: 0 })
+      expect(loads).toHaveLength(1)
+      expect(yield* memory.rows).toEqual(loaded)
+    })
+  )
+
+  it.effect("samples only outside the partition are no samples either", () =>
+    Effect.gen(function* () {
+      const { loads, sink } = counting()
+      // A source that ignores the range and sends the 1st when asked for the 2nd.
+      const careless = Source.of({ name: "careless", extract: () => Stream.make(firstDayOnly) })
+      const report = yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, careless),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", samplesRead: 1440, samplesIgnored: 1440, rowsWritten: 0 })
+      expect(loads).toEqual([])
+    })
+  )
+
+  it.effect("with allowEmpty, loads the empty result: the old rows are removed, and the run is still empty", () =>
+    Effect.gen(function* () {
+      const { loads, memory, sink } = counting()
+      yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(twoDays)),
+        Effect.provideService(Sink, sink)
+      )
+      const before = (yield* memory.rows).length
+      const report = yield* Pipeline.run(day2, { allowEmpty: true }).pipe(
+        Effect.provideService(Source, MemorySource.make(firstDayOnly)),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", rowsWritten: 0, rowsDeleted: before })
+      expect(loads).toEqual([before, 0])
+      expect(yield* memory.rows).toEqual([])
     })
   )
 })

@@ -1,9 +1,9 @@
-import { MemorySource, Partition, Pipeline, SampleFrame, Signal, Sink, type TidyRows } from "@delfos/etl"
+import { Ledger, MemorySource, Partition, Pipeline, SampleFrame, Signal, Sink, type TidyRows } from "@delfos/etl"
 import { TestDatabase } from "@delfos/test-utils"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { PostgresSink, RunLedger } from "../src/index.ts"
+import { PostgresSink } from "../src/index.ts"
 import {
   dayMillis,
   defaultSignals,
@@ -273,20 +273,42 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
     })
   )
 
-  it.effect("PostgresSink.layer: its own pool from a URL, migrations, the sink and the ledger", () =>
+  it.effect("PostgresSink.layer: its own pool from a URL, migrations, the sink", () =>
     Effect.gen(function* () {
       yield* reset
       const db = yield* TestDatabase.TestDatabase
       const program = Effect.gen(function* () {
-        const report = yield* RunLedger.record(day, { name: "from-url" })
-        const history = yield* (yield* RunLedger.RunLedger).history("from-url")
+        const report = yield* Pipeline.run(day, { name: "from-url" })
+        return { report, sink: (yield* Sink.Sink).name }
+      })
+      const { report, sink } = yield* program.pipe(
+        Effect.provide(
+          Layer.merge(
+            MemorySource.layer(source),
+            PostgresSink.layer({ url: db.url, maxConnections: db.maxConnections })
+          )
+        )
+      )
+      expect(report.status).toBe("succeeded")
+      expect(sink).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/\w+$/)
+      expect(yield* storedRows()).toEqual(expectedRows(source, day))
+    })
+  )
+
+  it.effect("PostgresSink.layerWithLedger: the sink and the run ledger on one pool from a URL", () =>
+    Effect.gen(function* () {
+      yield* reset
+      const db = yield* TestDatabase.TestDatabase
+      const program = Effect.gen(function* () {
+        const report = yield* Pipeline.runRecorded(day, { name: "from-url" })
+        const history = yield* (yield* Ledger.Ledger).history("from-url")
         return { report, history, sink: (yield* Sink.Sink).name }
       })
       const { history, report, sink } = yield* program.pipe(
         Effect.provide(
           Layer.merge(
             MemorySource.layer(source),
-            PostgresSink.layer({ url: db.url, maxConnections: db.maxConnections })
+            PostgresSink.layerWithLedger({ url: db.url, maxConnections: db.maxConnections })
           )
         )
       )
