@@ -65,7 +65,7 @@ const csvSource = (path: string, size = 500) =>
   })
 
 const program = Effect.gen(function* () {
-  const report = yield* Pipeline.run(Partition.make("2024-01-01"), { variables: Signal.knownVariables })
+  const report = yield* Pipeline.run(Partition.makeUnsafe("2024-01-01"), { variables: Signal.knownVariables })
   console.log(
     `${report.day}: ${report.samplesRead} samples from the CSV -> ${report.windows} windows -> ${report.rowsWritten} rows`
   )

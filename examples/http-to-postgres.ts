@@ -4,7 +4,7 @@
  * With DATABASE_URL it writes there; without, into an embedded database.
  * Run: `npm run http-to-postgres -w examples` (after `npm run build`).
  */
-import { Partition, type Sink } from "@delfos/etl"
+import { Ledger, Partition, Pipeline, type Sink } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import { FonteClient, Server } from "@delfos/fonte"
@@ -26,21 +26,21 @@ const fonteUrl = Effect.acquireRelease(
 )
 
 /** The target: DATABASE_URL, or an embedded database (one connection). */
-const target: Layer.Layer<Sink.Sink | RunLedger.RunLedger, unknown> =
+const target: Layer.Layer<Sink.Sink | Ledger.Ledger, unknown> =
   process.env.DATABASE_URL !== undefined
-    ? PostgresSink.layer({ url: process.env.DATABASE_URL })
+    ? PostgresSink.layerWithLedger({ url: process.env.DATABASE_URL })
     : Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient).pipe(
         Layer.provide(EmbeddedPostgres.layerClient())
       )
 
 const program = Effect.gen(function* () {
   const { url } = yield* fonteUrl
-  const partition = yield* Partition.decode(day)
-  const report = yield* RunLedger.record(partition, { name: "example" }).pipe(
+  const partition = yield* Partition.parse(day)
+  const report = yield* Pipeline.runRecorded(partition, { name: "example" }).pipe(
     Effect.provide(HttpSource.layer({ baseUrl: url }))
   )
   console.log(`${report.day}: ${report.status}, ${report.samplesRead} samples -> ${report.rowsWritten} rows`)
-  const ledger = yield* RunLedger.RunLedger
+  const ledger = yield* Ledger.Ledger
   const runs = yield* ledger.runs("example", partition)
   console.log(`the ledger has ${runs.length} run(s) of ${day}, the last ${runs.at(-1)?.status}`)
 })

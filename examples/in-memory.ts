@@ -17,7 +17,7 @@ const power = Float64Array.from(wind, (v, i) =>
 const samples = SampleFrame.make(timestamps, { wind_speed: wind, power })
 
 const program = Effect.gen(function* () {
-  const partitions = yield* Partition.decodeRange("2024-01-01", "2024-01-02")
+  const partitions = yield* Partition.parseRange("2024-01-01", "2024-01-02")
   const reports = yield* Pipeline.runAll(partitions, { concurrency: 2 })
   for (const report of reports) {
     console.log(

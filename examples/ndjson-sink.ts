@@ -37,7 +37,7 @@ const samples = SampleFrame.make(
 )
 
 const program = Effect.gen(function* () {
-  const partitions = yield* Partition.decodeRange("2024-01-01", "2024-01-02")
+  const partitions = yield* Partition.parseRange("2024-01-01", "2024-01-02")
   const reports = yield* Pipeline.runAll(partitions, { statistics: ["mean", "max"] })
   process.stderr.write(`${reports.map((report) => `${report.day}: ${report.rowsWritten} rows`).join(", ")}\n`)
 })

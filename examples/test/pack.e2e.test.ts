@@ -72,7 +72,7 @@ describe("the packed packages", () => {
 import { Effect, Layer } from "effect"
 const samples = Array.from({ length: 1440 }, (_, i) => ({ timestamp: new Date(Date.UTC(2024, 0, 1) + i * 60000).toISOString(), wind_speed: 8 + Math.sin(i / 30), power: 2000 }))
 const program = Effect.gen(function* () {
-  const report = yield* Pipeline.run(Partition.make("2024-01-01"))
+  const report = yield* Pipeline.run(Partition.makeUnsafe("2024-01-01"))
   const rows = yield* (yield* MemorySink.MemorySink).rows
   console.log(report.status, report.windows, rows.length)
 })
@@ -105,7 +105,7 @@ await Effect.runPromise(program.pipe(Effect.provide(Layer.merge(MemorySource.lay
 import { HttpSource } from "@delfos/etl-source-http"
 import { PostgresSink } from "@delfos/etl-sink-postgres"
 const day: Partition.Day = Partition.Day.make("2024-01-01")
-const windows: Resample.Windows = Resample.resample([], { range: Partition.range(Partition.make(day)), variables: ["power" as Signal.Variable] })
+const windows: Resample.Windows = Resample.resample([], { range: Partition.range(Partition.makeUnsafe(day)), variables: ["power" as Signal.Variable] })
 const count: number = windows.grid.count
 // @ts-expect-error a Day is not a number: the types are real, not any
 const wrong: number = day

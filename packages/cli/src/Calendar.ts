@@ -3,10 +3,11 @@
  * a row per weekday, like a contribution graph. Cells differ by symbol (readable without color)
  * and, on a terminal, by color.
  */
-import type { Partitions } from "@delfos/etl"
+import { Partition, type Partitions } from "@delfos/etl"
 
 const cells: Record<Partitions.PartitionStatus, { readonly symbol: string; readonly color: string }> = {
   succeeded: { symbol: "■", color: "\x1b[32m" },
+  empty: { symbol: "□", color: "\x1b[36m" },
   failed: { symbol: "✗", color: "\x1b[31m" },
   running: { symbol: "◐", color: "\x1b[33m" },
   missing: { symbol: "·", color: "\x1b[90m" }
@@ -15,21 +16,17 @@ const reset = "\x1b[0m"
 const weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / 86_400_000
-// 1970-01-01 was a Thursday: Monday-based weekday 3.
-const weekday = (day: string) => (dayNumber(day) + 3) % 7
-
 /** The calendar lines for `states` (consecutive days of one time zone, in order). */
 export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): Array<string> => {
   if (states.length === 0) return []
-  const first = dayNumber(states[0]!.day) - weekday(states[0]!.day)
-  const weeks = Math.floor((dayNumber(states[states.length - 1]!.day) - first) / 7) + 1
+  const first = Partition.dayNumber(states[0]!.day) - Partition.weekday(states[0]!.day)
+  const weeks = Math.floor((Partition.dayNumber(states[states.length - 1]!.day) - first) / 7) + 1
   const grid = weekdays.map(() => new Array<string>(weeks).fill(" "))
   // The month's name above the week its first day falls in.
   const top = new Array<string>(5 + weeks * 2 + 3).fill(" ")
   let lastMonth = ""
   for (const state of states) {
-    const offset = dayNumber(state.day) - first
+    const offset = Partition.dayNumber(state.day) - first
     const week = Math.floor(offset / 7)
     const cell = cells[state.status]
     grid[offset % 7]![week] = color ? `${cell.color}${cell.symbol}${reset}` : cell.symbol
@@ -47,9 +44,9 @@ export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: 
   return [top.join("").trimEnd(), ...weekdays.map((name, row) => `${name}  ${grid[row]!.join(" ")}`.trimEnd())]
 }
 
-/** `■ succeeded 28  ✗ failed 1  ◐ running 0  · missing 2` */
+/** `■ succeeded 27  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */
 export const legend = (totals: Record<Partitions.PartitionStatus, number>, color: boolean): string =>
-  (["succeeded", "failed", "running", "missing"] as const)
+  (["succeeded", "empty", "failed", "running", "missing"] as const)
     .map((status) => {
       const cell = cells[status]
       return `${color ? `${cell.color}${cell.symbol}${reset}` : cell.symbol} ${status} ${totals[status]}`

@@ -53,6 +53,33 @@ const pipelineOptions = (command: Command): Command =>
     .option("--json", "print JSON for scripts")
     .option("--verbose", "print stack traces on unexpected failures")
 
+/** Commands that run days: how often a running day's heartbeat is written to the ledger. */
+const heartbeatOption = (command: Command): Command =>
+  command.addOption(
+    new Option(
+      "--heartbeat-interval <seconds>",
+      "how often a running day's heartbeat is written to the ledger"
+    ).default(undefined, "5")
+  )
+
+/** Commands that read days' status: when a running day's silence means its process died. */
+const staleAfterOption = (command: Command): Command =>
+  command.addOption(
+    new Option(
+      "--stale-after <seconds>",
+      "a running day without a heartbeat this long was abandoned (and counts as failed)"
+    ).default(undefined, "30")
+  )
+
+const livenessOptions = (command: Command): Command => staleAfterOption(heartbeatOption(command))
+
+/** Commands that load days: what to do with a day the source has no samples for. */
+const emptyOptions = (command: Command): Command =>
+  command.option(
+    "--allow-empty",
+    "load a day the source has no samples for, removing its rows (by default it ends `empty` and keeps them)"
+  )
+
 const examples = (lines: ReadonlyArray<string>) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join("\n")}\n`
 
 interface RunFlags extends Settings.RawOptions {
@@ -78,7 +105,7 @@ export const program = (setExitCode: (code: number) => void): Command => {
     // Options after a command name belong to that command (they share names with the root's).
     .enablePositionalOptions()
     .option("--date <day>", "run one day, YYYY-MM-DD (same as `run --date`)")
-  pipelineOptions(root)
+  heartbeatOption(emptyOptions(pipelineOptions(root)))
     .addHelpText(
       "after",
       examples([
@@ -98,14 +125,18 @@ export const program = (setExitCode: (code: number) => void): Command => {
       setExitCode(await runAction(flags))
     })
 
-  pipelineOptions(
-    root
-      .command("run")
-      .description("extract, transform and load one day or a range of days")
-      .option("--date <day>", "one day, YYYY-MM-DD")
-      .option("--from <day>", "the first day of a range")
-      .option("--to <day>", "the last day of a range (included)")
-      .option("--concurrency <n>", "days run at once", "1")
+  heartbeatOption(
+    emptyOptions(
+      pipelineOptions(
+        root
+          .command("run")
+          .description("extract, transform and load one day or a range of days")
+          .option("--date <day>", "one day, YYYY-MM-DD")
+          .option("--from <day>", "the first day of a range")
+          .option("--to <day>", "the last day of a range (included)")
+          .option("--concurrency <n>", "days run at once", "1")
+      )
+    )
   )
     .addHelpText(
       "after",
@@ -127,12 +158,14 @@ export const program = (setExitCode: (code: number) => void): Command => {
       setExitCode(await execute(Effect.flatMap(Settings.read(flags), Commands.migrate), flags.verbose === true))
     )
 
-  pipelineOptions(
-    root
-      .command("status")
-      .description("the run ledger: the latest run of each day")
-      .option("--from <day>", "the first day to show")
-      .option("--to <day>", "the last day to show")
+  staleAfterOption(
+    pipelineOptions(
+      root
+        .command("status")
+        .description("the run ledger: the latest run of each day")
+        .option("--from <day>", "the first day to show")
+        .option("--to <day>", "the last day to show")
+    )
   )
     .addHelpText(
       "after",
@@ -180,17 +213,25 @@ export const program = (setExitCode: (code: number) => void): Command => {
       )
     )
 
-  pipelineOptions(
-    root
-      .command("backfill")
-      .description("run the days of a range that need it, retrying failures with backoff; resumable")
-      .requiredOption("--from <day>", "the first day")
-      .option("--to <day>", "the last day (included); the first day when absent")
-      .option("--only <statuses>", "which partitions to run: missing, failed, running, succeeded", "missing,failed")
-      .option("--concurrency <n>", "days run at once", "1")
-      .option("--max-attempts <k>", "attempts per day, the first included", "3")
-      .option("--max-requests-per-second <r>", "start at most r source requests a second")
-      .option("--distributed", "queue one job per day for `delfos-etl worker` processes instead of running here")
+  livenessOptions(
+    emptyOptions(
+      pipelineOptions(
+        root
+          .command("backfill")
+          .description("run the days of a range that need it, retrying failures with backoff; resumable")
+          .requiredOption("--from <day>", "the first day")
+          .option("--to <day>", "the last day (included); the first day when absent")
+          .option(
+            "--only <statuses>",
+            "which partitions to run: missing, failed, empty, running, succeeded",
+            "missing,failed"
+          )
+          .option("--concurrency <n>", "days run at once", "1")
+          .option("--max-attempts <k>", "attempts per day, the first included", "3")
+          .option("--max-requests-per-second <r>", "start at most r source requests a second")
+          .option("--distributed", "queue one job per day for `delfos-etl worker` processes instead of running here")
+      )
+    )
   )
     .addHelpText(
       "after",
@@ -198,6 +239,7 @@ export const program = (setExitCode: (code: number) => void): Command => {
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --concurrency 4",
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --distributed   # then: delfos-etl worker, on any machines",
         "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 5",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only missing,failed,empty   # ask again for days that had no data",
         "delfos-etl backfill --from 2023-01-01 --to 2023-12-31 --max-requests-per-second 5",
         "# interrupted or killed? the same command again does only what is left"
       ])
@@ -227,16 +269,22 @@ export const program = (setExitCode: (code: number) => void): Command => {
         )
     )
 
-  pipelineOptions(
-    root
-      .command("schedule")
-      .description("a long-running process: on each cron tick, run the days that are due; catches up after downtime")
-      .option("--cron <expression>", "when to run, in --timezone", "15 0 * * *")
-      .option("--lookback <days>", "the last days re-run on every tick, for late data", "2")
-      .option("--only <statuses>", "earlier days to run when missed: missing, failed", "missing,failed")
-      .option("--concurrency <n>", "days run at once", "1")
-      .option("--max-attempts <k>", "attempts per day and tick", "3")
-      .option("--max-requests-per-second <r>", "start at most r source requests a second")
+  livenessOptions(
+    emptyOptions(
+      pipelineOptions(
+        root
+          .command("schedule")
+          .description(
+            "a long-running process: on each cron tick, run the days that are due; catches up after downtime"
+          )
+          .option("--cron <expression>", "when to run, in --timezone", "15 0 * * *")
+          .option("--lookback <days>", "the last days re-run on every tick, for late data", "2")
+          .option("--only <statuses>", "earlier days to run when missed: missing, failed, empty", "missing,failed")
+          .option("--concurrency <n>", "days run at once", "1")
+          .option("--max-attempts <k>", "attempts per day and tick", "3")
+          .option("--max-requests-per-second <r>", "start at most r source requests a second")
+      )
+    )
   )
     .addHelpText(
       "after",

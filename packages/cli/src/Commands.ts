@@ -3,9 +3,10 @@
  * builds the layers it needs, prints what a person (or, with `--json`, a script) wants to read,
  * and returns its exit code.
  */
-import { Backfill, Ledger, Partition, Partitions, Scheduler, Source } from "@delfos/etl"
+import { Backfill, Ledger, Partition, Partitions, Pipeline, Runner, Scheduler, Source } from "@delfos/etl"
 import { Migrations, PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
@@ -31,6 +32,20 @@ const targetLayer = (settings: Settings) =>
 const databaseNote = (settings: Settings) =>
   note(`${Database.describe({ ...settings, dataDir: `${settings.dataDir}/alvo` })}\n`)
 
+/** A command's layers, and this process as the runner of the runs it records. */
+const provide =
+  <ROut>(settings: Settings, layer: Layer.Layer<ROut, unknown>) =>
+  <A, E, R>(program: Effect.Effect<A, E, R>) =>
+    program.pipe(Effect.provide(layer), Effect.provideService(Runner.Runner, settings.runner))
+
+const pipelineOptions = (settings: Settings): Pipeline.PipelineOptions => ({
+  name: settings.pipeline,
+  variables: settings.variables,
+  statistics: settings.statistics,
+  every: settings.every,
+  allowEmpty: settings.allowEmpty
+})
+
 /** `run`: extract, transform and load each partition, recorded in the ledger. */
 export const run = (
   settings: Settings,
@@ -44,16 +59,14 @@ export const run = (
         ? Progress.bar(process.stderr, partitions.length)
         : Progress.lines((text) => process.stdout.write(text))
     const started = Date.now()
-    const options = {
-      name: settings.pipeline,
-      variables: settings.variables,
-      statistics: settings.statistics,
-      every: settings.every
-    }
+    const options = pipelineOptions(settings)
+    // A partition's failure, its load's or its ledger writes', is in its report: the others go on.
     const reports = yield* Stream.fromIterable(partitions).pipe(
       Stream.mapEffect(
         (partition) =>
-          RunLedger.record(partition, options).pipe(Effect.tap((report) => Effect.sync(() => progress.report(report)))),
+          Pipeline.runRecorded(partition, options).pipe(
+            Effect.tap((report) => Effect.sync(() => progress.report(report)))
+          ),
         { concurrency: settings.concurrency, unordered: true }
       ),
       Stream.runCollect
@@ -61,18 +74,17 @@ export const run = (
     progress.finish()
     const order = new Map(partitions.map((partition, i) => [partition.day, i]))
     const sorted = [...reports].sort((a, b) => order.get(a.day)! - order.get(b.day)!)
-    const failed = sorted.filter((report) => report.status === "failed")
     if (settings.json) {
       yield* out(`${JSON.stringify(sorted, null, 2)}\n`)
     } else {
       const rows = sorted.reduce((total, report) => total + report.rowsWritten, 0)
       yield* out(
-        `${sorted.length} partition${sorted.length === 1 ? "" : "s"}: ${sorted.length - failed.length} succeeded` +
-          `${failed.length > 0 ? `, ${failed.length} failed` : ""} · ${number(rows)} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
+        `${sorted.length} partition${sorted.length === 1 ? "" : "s"}: ${Progress.counts(sorted)}` +
+          ` · ${number(rows)} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
     }
-    return failed.length > 0 ? exitCodes.failed : exitCodes.success
-  }).pipe(Effect.provide(Layer.merge(HttpSource.layer({ baseUrl: settings.sourceUrl }), targetLayer(settings))))
+    return Progress.anyFailed(sorted) ? exitCodes.failed : exitCodes.success
+  }).pipe(provide(settings, Layer.merge(HttpSource.layer({ baseUrl: settings.sourceUrl }), targetLayer(settings))))
 
 /** `migrate`: bring the target's schema up to date. */
 export const migrate = (settings: Settings): Effect.Effect<number, unknown> =>
@@ -94,7 +106,7 @@ const statusRange = (
   range: { readonly from?: Partition.Day | undefined; readonly to?: Partition.Day | undefined }
 ) =>
   Effect.gen(function* () {
-    const to = range.to ?? Partitions.lastCompleteDay(settings.timeZone, Date.now())
+    const to = range.to ?? Partitions.lastCompleteDay(settings.timeZone, yield* Clock.currentTimeMillis)
     if (range.from !== undefined || settings.startDay !== undefined) {
       return { from: (range.from ?? settings.startDay)!, to }
     }
@@ -144,14 +156,16 @@ export const status = (
         const detail =
           state.status === "failed"
             ? (state.lastError ?? "")
-            : `${state.rowsWritten === null ? "" : `${number(state.rowsWritten)} rows`} ${seconds(state.durationMs)}`.trim()
+            : state.status === "empty"
+              ? `no samples${(state.rowsDeleted ?? 0) > 0 ? `, ${number(state.rowsDeleted!)} earlier rows removed` : ", earlier rows kept"} ${seconds(state.durationMs)}`
+              : `${state.rowsWritten === null ? "" : `${number(state.rowsWritten)} rows`} ${seconds(state.durationMs)}`.trim()
         yield* out(
           `  ${Partition.format(state)}  ${state.status.padEnd(9)}  attempt ${state.attempts}  ${state.startedAt!.slice(0, 19).replace("T", " ")}  ${detail}\n`
         )
       }
     }
     return exitCodes.success
-  }).pipe(Effect.provide(targetLayer(settings)))
+  }).pipe(provide(settings, targetLayer(settings)))
 
 export interface BackfillFlags {
   readonly only: ReadonlyArray<Partitions.PartitionStatus>
@@ -181,10 +195,7 @@ export const backfill = (
     let progress: Progress.Progress = Progress.none
     const started = Date.now()
     const events = yield* Backfill.run(partitions, {
-      name: settings.pipeline,
-      variables: settings.variables,
-      statistics: settings.statistics,
-      every: settings.every,
+      ...pipelineOptions(settings),
       concurrency: settings.concurrency,
       only: flags.only,
       maxAttempts: flags.maxAttempts
@@ -219,11 +230,14 @@ export const backfill = (
       yield* out(`${JSON.stringify(summary, null, 2)}\n`)
     } else {
       yield* out(
-        `backfill: ${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.retries} retries · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
+        `backfill: ${summary.succeeded} succeeded${summary.empty > 0 ? `, ${summary.empty} empty` : ""}, ${summary.failed} failed, ` +
+          `${summary.skipped} skipped, ${summary.retries} retries` +
+          `${summary.unrecorded > 0 ? `, ${summary.unrecorded} not recorded in the run ledger` : ""}` +
+          ` · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
     }
-    return summary.failed > 0 ? exitCodes.failed : exitCodes.success
-  }).pipe(Effect.provide(Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
+    return Progress.anyFailed(summary.reports) ? exitCodes.failed : exitCodes.success
+  }).pipe(provide(settings, Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
 
 export interface ScheduleFlags extends BackfillFlags {
   readonly cron: string
@@ -241,9 +255,7 @@ export const schedule = (settings: Settings, flags: ScheduleFlags): Effect.Effec
     yield* Scheduler.run(
       { name: settings.pipeline, startDay: flags.startDay, timeZone: settings.timeZone },
       {
-        variables: settings.variables,
-        statistics: settings.statistics,
-        every: settings.every,
+        ...pipelineOptions(settings),
         concurrency: settings.concurrency,
         only: flags.only,
         maxAttempts: flags.maxAttempts,
@@ -266,7 +278,7 @@ export const schedule = (settings: Settings, flags: ScheduleFlags): Effect.Effec
       })
     )
     return exitCodes.success
-  }).pipe(Effect.provide(Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
+  }).pipe(provide(settings, Layer.merge(sourceLayer(settings, flags.maxRequestsPerSecond), targetLayer(settings))))
 
 export interface ServeOptions {
   readonly port: number

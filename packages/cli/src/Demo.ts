@@ -3,7 +3,8 @@
  * port), seeded with a few days; the ETL of each day over HTTP into an embedded target; then a
  * summary with a preview of the 10-minute series, and the commands for real Postgres.
  */
-import { Partition, type RunReport } from "@delfos/etl"
+import { hostname } from "node:os"
+import { Partition, Pipeline, Runner, type RunReport } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import { FonteClient, Server } from "@delfos/fonte"
@@ -65,14 +66,14 @@ export const demo = (options: { readonly days: number; readonly startDate: strin
       `2. seeded ${number(seeded.details.total_records)} one-minute samples from ${options.startDate}, ${options.days} days\n`
     )
     yield* out(`3. ETL of each day (fonte API -> 10-minute mean/min/max/std -> embedded target):\n`)
-    const partitions = yield* Partition.decodeRange(
+    const partitions = yield* Partition.parseRange(
       options.startDate,
       Partition.addDays(Partition.Day.make(options.startDate), options.days - 1)
     )
     const reports: Array<RunReport.RunReport> = []
     const source = HttpSource.layer({ baseUrl: `${fonte.url}/api/v1` })
     for (const partition of partitions) {
-      const report = yield* RunLedger.record(partition, { name: "demo" }).pipe(Effect.provide(source))
+      const report = yield* Pipeline.runRecorded(partition, { name: "demo" }).pipe(Effect.provide(source))
       reports.push(report)
       yield* out(`   ${Progress.reportLine(report)}\n`)
     }
@@ -131,4 +132,8 @@ export const demo = (options: { readonly days: number; readonly startDate: strin
         '   psql postgres://localhost/alvo -c "SELECT d.timestamp, s.name, d.value FROM data d JOIN signal s ON s.id = d.signal_id ORDER BY 1, 2 LIMIT 8"\n'
     )
     return failed > 0 ? exitCodes.failed : exitCodes.success
-  }).pipe(Effect.scoped, Effect.provide(target))
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(target),
+    Effect.provideService(Runner.Runner, Runner.make({ id: `${hostname()}:${process.pid}` }))
+  )

@@ -13,16 +13,47 @@ const number = (n: number) => n.toLocaleString("en-US")
 
 const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms / 1000)}s`)
 
-/** `2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows  0.12s` */
+/**
+ * One line per partition: `2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows  0.12s`, or
+ * `empty` and what became of the rows already there, or `failed` and why; and whether the ledger
+ * could not record it.
+ */
 export const reportLine = (report: RunReport.RunReport): string => {
   const day = Partition.format({ day: report.day, timeZone: report.timeZone })
-  if (report.status === "failed") return `${day}  failed     ${report.error?.message ?? "unknown error"}`
+  const unrecorded =
+    report.ledgerError === undefined ? "" : `  (not recorded in the run ledger: ${report.ledgerError.message})`
+  if (report.status === "failed") return `${day}  failed     ${report.error?.message ?? "unknown error"}${unrecorded}`
+  if (report.status === "empty") {
+    const rows =
+      report.rowsDeleted > 0
+        ? `${number(report.rowsDeleted)} earlier rows removed (--allow-empty)`
+        : "nothing loaded, the rows already there kept (--allow-empty to clear them)"
+    return `${day}  empty      no samples from the source: ${rows}${unrecorded}`
+  }
   const extras = [
     report.rowsDeleted > 0 ? `${number(report.rowsDeleted)} stale rows removed` : "",
     report.duplicates > 0 ? `${number(report.duplicates)} duplicate timestamps` : ""
   ].filter((part) => part !== "")
-  return `${day}  succeeded  ${number(report.samplesRead)} samples  ${number(report.windows)} windows  ${number(report.rowsWritten)} rows  ${seconds(report.durationMs)}${extras.length > 0 ? `  (${extras.join(", ")})` : ""}`
+  return `${day}  succeeded  ${number(report.samplesRead)} samples  ${number(report.windows)} windows  ${number(report.rowsWritten)} rows  ${seconds(report.durationMs)}${extras.length > 0 ? `  (${extras.join(", ")})` : ""}${unrecorded}`
 }
+
+/** `3 succeeded, 1 empty, 1 failed, 1 not recorded in the ledger`: the counts that are not zero, succeeded always. */
+export const counts = (reports: ReadonlyArray<RunReport.RunReport>): string => {
+  const of = (status: RunReport.RunStatus) => reports.filter((report) => report.status === status).length
+  const unrecorded = reports.filter((report) => report.ledgerError !== undefined).length
+  return [
+    `${of("succeeded")} succeeded`,
+    of("empty") > 0 ? `${of("empty")} empty` : "",
+    of("failed") > 0 ? `${of("failed")} failed` : "",
+    unrecorded > 0 ? `${unrecorded} not recorded in the run ledger` : ""
+  ]
+    .filter((part) => part !== "")
+    .join(", ")
+}
+
+/** Whether reports call for exit code 1: a partition failed, or the ledger could not record one. */
+export const anyFailed = (reports: ReadonlyArray<RunReport.RunReport>): boolean =>
+  reports.some((report) => report.status === "failed" || report.ledgerError !== undefined)
 
 /** Plain lines, one per partition as it finishes. */
 export const lines = (write: (text: string) => void): Progress => ({
@@ -30,7 +61,7 @@ export const lines = (write: (text: string) => void): Progress => ({
   finish: () => {}
 })
 
-/** A bar on a terminal; failed partitions are printed above it as they happen. */
+/** A bar on a terminal; failed and empty partitions are printed above it as they happen. */
 export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
   const started = Date.now()
   let done = 0
@@ -53,8 +84,8 @@ export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
     report: (report) => {
       done++
       rows += report.rowsWritten
-      if (report.status === "failed") {
-        failed++
+      if (report.status === "failed") failed++
+      if (report.status !== "succeeded" || report.ledgerError !== undefined) {
         stream.write(`\r\x1b[2K${reportLine(report)}\n`)
       }
       draw()

@@ -2,7 +2,8 @@
  * The options every command shares, read from flags and the environment into typed settings.
  * Reading fails with a `UsageError` (exit code 2) that names the bad value, before any I/O.
  */
-import { Partition, Partitions, Signal, Window } from "@delfos/etl"
+import { hostname } from "node:os"
+import { Backfill, Partition, Partitions, Runner, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
 import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
@@ -26,6 +27,9 @@ export interface RawOptions {
   readonly pipeline?: string | undefined
   readonly concurrency?: string | undefined
   readonly startDay?: string | undefined
+  readonly allowEmpty?: boolean | undefined
+  readonly heartbeatInterval?: string | undefined
+  readonly staleAfter?: string | undefined
   readonly json?: boolean | undefined
   readonly verbose?: boolean | undefined
 }
@@ -43,6 +47,10 @@ export interface Settings {
   readonly concurrency: number
   /** The pipeline's first day, when given. */
   readonly startDay: Partition.Day | undefined
+  /** Load a day the source has no samples for (clearing its rows) instead of keeping its rows. */
+  readonly allowEmpty: boolean
+  /** This process in the run ledger: `host:pid`, its heartbeat and when a silent run is abandoned. */
+  readonly runner: Runner.Identity
   readonly json: boolean
   readonly verbose: boolean
 }
@@ -133,11 +141,19 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
       const parsed = Connection.parse(databaseUrl, env)
       if (Result.isFailure(parsed)) return yield* usage(parsed.failure.message)
     }
-    const timeZone = yield* Partition.decode("2000-01-01", raw.timezone ?? "UTC").pipe(
+    const heartbeatInterval = yield* integer("--heartbeat-interval", raw.heartbeatInterval, 5, 1, 3600)
+    const staleAfter = yield* integer("--stale-after", raw.staleAfter, 30, 2, 86_400)
+    // A process that judges its own runs (backfill, schedule) must beat more often than it judges.
+    if (raw.heartbeatInterval !== undefined && raw.staleAfter !== undefined && staleAfter <= heartbeatInterval) {
+      return yield* usage(
+        `--stale-after (${staleAfter}s) must be longer than --heartbeat-interval (${heartbeatInterval}s): keep it several heartbeats long`
+      )
+    }
+    const timeZone = yield* Partition.parse("2000-01-01", raw.timezone ?? "UTC").pipe(
       Effect.map((partition) => partition.timeZone),
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
-    const every = yield* Window.decode(raw.every ?? "10min").pipe(
+    const every = yield* Window.parseLength(raw.every ?? "10min").pipe(
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
     const pipeline = raw.pipeline ?? "default"
@@ -157,10 +173,16 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
       startDay:
         raw.startDay === undefined
           ? undefined
-          : yield* Partition.decode(raw.startDay).pipe(
+          : yield* Partition.parse(raw.startDay).pipe(
               Effect.map((partition) => partition.day),
               Effect.mapError((error) => new UsageError({ message: `--start-day: ${error.message}` }))
             ),
+      allowEmpty: raw.allowEmpty === true,
+      runner: Runner.make({
+        id: `${hostname()}:${process.pid}`,
+        heartbeatInterval: heartbeatInterval * 1000,
+        staleAfter: staleAfter * 1000
+      }),
       json: raw.json === true,
       verbose: raw.verbose === true
     }
@@ -179,7 +201,7 @@ export const partitions = (
   if (fromDate === undefined || toDate === undefined) {
     return usage("which days? give --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD")
   }
-  return Partition.decodeRange(fromDate, toDate, timeZone).pipe(
+  return Partition.parseRange(fromDate, toDate, timeZone).pipe(
     Effect.mapError((error) => new UsageError({ message: error.message }))
   )
 }
@@ -191,7 +213,7 @@ export const dayBounds = (options: {
 }): Effect.Effect<{ from?: Partition.Day; to?: Partition.Day }, UsageError> =>
   Effect.gen(function* () {
     const day = (text: string) =>
-      Partition.decode(text).pipe(
+      Partition.parse(text).pipe(
         Effect.map((partition) => partition.day),
         Effect.mapError((error) => new UsageError({ message: error.message }))
       )
@@ -201,11 +223,11 @@ export const dayBounds = (options: {
     }
   })
 
-/** `--only missing,failed`. */
+/** `--only missing,failed` (the default), `--only missing,failed,empty`. */
 export const only = (
   text: string | undefined
 ): Effect.Effect<ReadonlyArray<Partitions.PartitionStatus>, UsageError> => {
-  if (text === undefined) return Effect.succeed(["missing", "failed"])
+  if (text === undefined) return Effect.succeed(Backfill.defaultOnly)
   const names = list(text)
   const unknown = names.filter((name) => !(Partitions.statuses as ReadonlyArray<string>).includes(name))
   if (names.length === 0 || unknown.length > 0) {

@@ -44,7 +44,7 @@ const expectedRows = async (date: string) => {
      ORDER BY timestamp`
   )
   const windows = Resample.resample(SampleFrame.fromRows(samples, Signal.defaultVariables), {
-    range: Partition.range(Partition.make(date)),
+    range: Partition.range(Partition.makeUnsafe(date)),
     variables: Signal.defaultVariables
   })
   return TidyRows.toArray(Unpivot.unpivot(windows))
@@ -186,6 +186,43 @@ describe("delfos-etl (the process)", () => {
     }
   })
 
+  it("a source answering 200 [] for a loaded day: empty, exit 0, one line says so, rows kept; --allow-empty clears them", async () => {
+    const pipeline = ["--pipeline", "emptied"]
+    expect((await cli(["--date", day, ...pipeline])).code).toBe(0)
+    const loaded = await targetRows()
+    const ofDay = (rows: ReadonlyArray<TargetRow>) => rows.filter((row) => row.timestamp.startsWith(day))
+    expect(ofDay(loaded).length).toBeGreaterThan(1000)
+    const nothing = await fakeSource((_, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).end("[]")
+    })
+    try {
+      const empty = await cli(["--date", day, ...pipeline, "--source-url", nothing.url])
+      expect(empty.code).toBe(0)
+      expect(empty.stdout).toContain(
+        `${day}  empty      no samples from the source: nothing loaded, the rows already there kept (--allow-empty to clear them)`
+      )
+      expect(empty.stdout).toMatch(/^1 partition: 0 succeeded, 1 empty · 0 rows/m)
+      expect(await targetRows()).toEqual(loaded)
+      const status = await cli(["status", ...pipeline, "--from", day, "--to", day, "--json"])
+      expect(JSON.parse(status.stdout)).toMatchObject([{ day, status: "empty", rowsWritten: 0, rowsDeleted: 0 }])
+
+      const cleared = await cli(["--date", day, ...pipeline, "--source-url", nothing.url, "--allow-empty"])
+      expect(cleared.code).toBe(0)
+      expect(cleared.stdout).toContain(
+        `${day}  empty      no samples from the source: ${ofDay(loaded).length.toLocaleString("en-US")} earlier rows removed (--allow-empty)`
+      )
+      expect(ofDay(await targetRows())).toEqual([])
+      expect(
+        (await ledger())
+          .filter((run) => run.day === day)
+          .slice(-3)
+          .map((run) => run.status)
+      ).toEqual(["succeeded", "empty", "empty"])
+    } finally {
+      nothing.close()
+    }
+  })
+
   it("database down: exit 1, one line naming the database", async () => {
     const result = await cli(["--date", day], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/alvo" })
     expect(result.code).toBe(1)
@@ -269,7 +306,7 @@ describe("delfos-etl (the process)", () => {
     expect(lines.find((line) => line.startsWith("Mon"))).toBe("Mon  · ■")
     expect(lines.find((line) => line.startsWith("Tue"))).toBe("Tue  · ■")
     expect(lines.find((line) => line.startsWith("Wed"))).toBe("Wed  · ·")
-    expect(result.stdout).toContain("■ succeeded 2  ✗ failed 0  ◐ running 0  · missing 12  (14 days)")
+    expect(result.stdout).toContain("■ succeeded 2  □ empty 0  ✗ failed 0  ◐ running 0  · missing 12  (14 days)")
     expect(result.stdout).toMatch(/last runs:\n {2}2024-01-0[12] {2}succeeded/)
   })
 

@@ -18,8 +18,8 @@ const {
 const bin = CliProcess.bin
 const query = <A extends object>(statement: string) => TestDatabase.query<A>(target.url, statement)
 
-const states = async (pipeline: string, from: string, to: string) => {
-  const result = await cli(["status", "--pipeline", pipeline, "--from", from, "--to", to, "--json"])
+const states = async (pipeline: string, from: string, to: string, extra: ReadonlyArray<string> = []) => {
+  const result = await cli(["status", "--pipeline", pipeline, "--from", from, "--to", to, "--json", ...extra])
   expect(result.code).toBe(0)
   return JSON.parse(result.stdout) as Array<{ day: string; status: string; attempts: number; lastError: string | null }>
 }
@@ -99,7 +99,9 @@ describe("delfos-etl backfill", () => {
       "--to",
       "2024-01-16",
       "--max-requests-per-second",
-      "8"
+      "8",
+      "--heartbeat-interval",
+      "1"
     ]
     const child = spawn(process.execPath, [bin, ...args], {
       env: environment(),
@@ -119,10 +121,20 @@ describe("delfos-etl backfill", () => {
     })
     child.kill("SIGKILL")
     await once(child, "exit")
-    const before = await states("resume", "2024-01-01", "2024-01-16")
+    // The day it was running stays `running` until its heartbeat is older than --stale-after: then
+    // it was abandoned, and counts as failed.
+    const staleAfter = ["--stale-after", "2"]
+    let before = await states("resume", "2024-01-01", "2024-01-16", staleAfter)
+    for (let i = 0; i < 50 && before.some((state) => state.status === "running"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      before = await states("resume", "2024-01-01", "2024-01-16", staleAfter)
+    }
     const done = before.filter((state) => state.status === "succeeded").length
     expect(done).toBeGreaterThanOrEqual(4)
     expect(done).toBeLessThan(16)
+    for (const state of before.filter((state) => state.status === "failed")) {
+      expect(state.lastError).toMatch(/^abandoned: [^ ]+:\d+ stopped without a result/)
+    }
     const rest = await cli([
       "backfill",
       "--pipeline",
@@ -132,7 +144,8 @@ describe("delfos-etl backfill", () => {
       "--to",
       "2024-01-16",
       "--concurrency",
-      "4"
+      "4",
+      ...staleAfter
     ])
     expect(rest.code).toBe(0)
     expect(rest.stdout).toContain(`${16 - done} of 16 partitions to run`)
@@ -153,7 +166,11 @@ describe("delfos-etl backfill", () => {
         'invalid --max-requests-per-second "-1"'
       ],
       [["schedule"], "schedule needs --start-day"],
-      [["schedule", "--start-day", "2024-01-01", "--cron", "every day"], 'invalid cron "every day"']
+      [["schedule", "--start-day", "2024-01-01", "--cron", "every day"], 'invalid cron "every day"'],
+      [
+        ["backfill", "--from", "2024-01-01", "--heartbeat-interval", "10", "--stale-after", "10"],
+        "--stale-after (10s) must be longer than --heartbeat-interval (10s)"
+      ]
     ] as const) {
       const result = await cli(args)
       expect(result.code, args.join(" ")).toBe(2)
@@ -164,7 +181,7 @@ describe("delfos-etl backfill", () => {
 
 describe("delfos-etl schedule", () => {
   it("catches up at once, waits for the next tick, and stops cleanly on SIGTERM", async () => {
-    // Three days before today: nothing in the fonte for them, so they succeed with no rows.
+    // Three days before today: nothing in the fonte for them, so they end empty.
     const startDay = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10)
     const child = spawn(process.execPath, [bin, "schedule", "--pipeline", "scheduled", "--start-day", startDay], {
       env: environment(),
@@ -189,7 +206,8 @@ describe("delfos-etl schedule", () => {
     const [code] = await once(child, "exit")
     expect(code).toBe(0)
     const days = await states("scheduled", startDay, new Date(Date.now() - 86_400_000).toISOString().slice(0, 10))
-    expect(days.map((day) => day.status)).toEqual(["succeeded", "succeeded", "succeeded"])
+    expect(days.map((day) => day.status)).toEqual(["empty", "empty", "empty"])
+    expect(output).toMatch(/ {2}\d{4}-\d{2}-\d{2} {2}empty {6}no samples from the source: nothing loaded/)
   }, 60_000)
 })
 

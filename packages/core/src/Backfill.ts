@@ -1,14 +1,14 @@
 /**
- * Backfills: run the partitions of a range that need it (missing or failed, by default) with
- * bounded concurrency, retrying a failed partition with exponential backoff up to a number of
- * attempts. Every attempt is recorded in the ledger, so an interrupted or killed backfill run
- * again does only what is left.
+ * Backfills: run the partitions of a range that need it (missing or failed, by default; `empty`
+ * ones only when asked) with bounded concurrency, retrying a failed partition with exponential
+ * backoff up to a number of attempts. Every attempt is recorded in the ledger
+ * (`Pipeline.runRecorded`), so an interrupted or killed backfill run again does only what is left.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { type Ledger, type LedgerError, record } from "./Ledger.ts"
+import type { Ledger, LedgerError } from "./Ledger.ts"
 import type * as Partition from "./Partition.ts"
 import * as Partitions from "./Partitions.ts"
 import * as Pipeline from "./Pipeline.ts"
@@ -17,7 +17,7 @@ import type { Sink } from "./Sink.ts"
 import type { Source } from "./Source.ts"
 
 export interface BackfillOptions extends Pipeline.PipelineOptions {
-  /** Which partitions to run, by status; `missing` and `failed` by default. */
+  /** Which partitions to run, by status; `missing` and `failed` by default (add `empty` to ask again for days that had no data). */
   readonly only?: ReadonlyArray<Partitions.PartitionStatus> | undefined
   /** Days to run whatever their status (a schedule's lookback for late data). */
   readonly force?: ReadonlyArray<Partition.Day> | undefined
@@ -27,14 +27,15 @@ export interface BackfillOptions extends Pipeline.PipelineOptions {
   readonly maxAttempts?: number | undefined
   /** The wait before the first retry, doubled for each next one; 1 second by default. */
   readonly backoff?: Duration.Input | undefined
-  /** See `Partitions.StatesOptions`. */
-  readonly staleAfter?: number | undefined
 }
+
+/** The statuses a backfill runs unless told otherwise. */
+export const defaultOnly: ReadonlyArray<Partitions.PartitionStatus> = ["missing", "failed"]
 
 export type BackfillEvent =
   /** What this backfill will run, and how many partitions of the range it leaves alone. */
   | { readonly _tag: "Planned"; readonly partitions: ReadonlyArray<Partition.Partition>; readonly skipped: number }
-  /** One attempt finished; `final` when no retry follows (it succeeded, or attempts ran out). */
+  /** One attempt finished; `final` when no retry follows (it succeeded or was empty, or attempts ran out). */
   | { readonly _tag: "Attempted"; readonly report: RunReport; readonly attempt: number; readonly final: boolean }
 
 /** The partitions a backfill would run. */
@@ -42,16 +43,13 @@ export const plan = (
   partitions: ReadonlyArray<Partition.Partition>,
   options: BackfillOptions = {}
 ): Effect.Effect<Array<Partition.Partition>, LedgerError, Ledger> =>
-  Effect.map(
-    Partitions.states(options.name ?? Pipeline.defaultName, partitions, { staleAfter: options.staleAfter }),
-    (states) => {
-      const only = options.only ?? ["missing", "failed"]
-      const force = new Set(options.force ?? [])
-      return states
-        .filter((state) => only.includes(state.status) || force.has(state.day))
-        .map((state) => ({ day: state.day, timeZone: state.timeZone }))
-    }
-  )
+  Effect.map(Partitions.states(options.name ?? Pipeline.defaultName, partitions), (states) => {
+    const only = options.only ?? defaultOnly
+    const force = new Set(options.force ?? [])
+    return states
+      .filter((state) => only.includes(state.status) || force.has(state.day))
+      .map((state) => ({ day: state.day, timeZone: state.timeZone }))
+  })
 
 /** Runs a backfill, emitting its plan and then each attempt as it ends. */
 export const run = (
@@ -64,7 +62,7 @@ export const run = (
     Stream.paginate(1, (attempt: number) =>
       Effect.gen(function* () {
         if (attempt > 1) yield* Effect.sleep(backoff * 2 ** (attempt - 2))
-        const report = yield* record(partition, options)
+        const report = yield* Pipeline.runRecorded(partition, options)
         const retry = report.status === "failed" && attempt < maxAttempts
         const event: BackfillEvent = { _tag: "Attempted", report, attempt, final: !retry }
         return [[event], retry ? Option.some(attempt + 1) : Option.none()] as const
@@ -89,8 +87,12 @@ export interface Summary {
   readonly planned: number
   readonly skipped: number
   readonly succeeded: number
+  /** Partitions the source had no sample for (not loaded unless `allowEmpty`). */
+  readonly empty: number
   readonly failed: number
   readonly retries: number
+  /** Partitions whose outcome the ledger could not record (`RunReport.ledgerError`). */
+  readonly unrecorded: number
   /** The final report of each partition run. */
   readonly reports: ReadonlyArray<RunReport>
 }
@@ -110,8 +112,17 @@ export const summarize = (events: Iterable<BackfillEvent>): Summary => {
       if (event.final) reports.push(event.report)
     }
   }
-  const failed = reports.filter((report) => report.status === "failed").length
-  return { planned, skipped, succeeded: reports.length - failed, failed, retries, reports }
+  const counted = (status: RunReport["status"]) => reports.filter((report) => report.status === status).length
+  return {
+    planned,
+    skipped,
+    succeeded: counted("succeeded"),
+    empty: counted("empty"),
+    failed: counted("failed"),
+    retries,
+    unrecorded: reports.filter((report) => report.ledgerError !== undefined).length,
+    reports
+  }
 }
 
 /** Runs a backfill to the end and returns its summary. */

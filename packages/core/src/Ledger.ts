@@ -1,19 +1,16 @@
 /**
- * The run ledger: one entry per attempt at a partition (running, then succeeded or failed, with
- * what it read and wrote). Partition status, backfills and schedules are derived from it. The
- * Postgres implementation is `RunLedger` in `@delfos/etl-sink-postgres`; `MemoryLedger` is here.
+ * The run ledger, as storage: one entry per attempt at a partition (`running`, then `succeeded`,
+ * `empty` or `failed`, with what it read and wrote, and a heartbeat while it runs). Partition status,
+ * backfills and schedules are derived from it; `Pipeline.runRecorded` writes it. The Postgres
+ * implementation is `RunLedger` in `@delfos/etl-sink-postgres`; `MemoryLedger` is here.
  */
-import { hostname } from "node:os"
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Partition from "./Partition.ts"
-import * as Pipeline from "./Pipeline.ts"
 import type { RunReport } from "./RunReport.ts"
-import type { Sink } from "./Sink.ts"
-import type { Source } from "./Source.ts"
 
-export const Status = Schema.Literals(["running", "succeeded", "failed"])
+export const Status = Schema.Literals(["running", "succeeded", "empty", "failed"])
 export type Status = typeof Status.Type
 
 /** One attempt at one partition. Counts are `null` until the run finishes. */
@@ -31,8 +28,10 @@ export interface Run {
   /** ISO 8601, UTC. */
   readonly startedAt: string
   readonly finishedAt: string | null
+  /** The last sign of life of the run's process (its start, then each heartbeat), ISO 8601, UTC. */
+  readonly heartbeatAt: string
   readonly error: string | null
-  /** Who ran it, `host:pid`: tells a run in progress from one whose process died. */
+  /** Who ran it (the `Runner`'s id: `host:pid`, a worker pool), for people reading the ledger. */
   readonly runner: string | null
 }
 
@@ -55,9 +54,18 @@ export class LedgerError extends Schema.TaggedError<LedgerError>()("LedgerError"
 export class Ledger extends Context.Service<
   Ledger,
   {
-    /** Records a new run of `partition` as `running`, numbered after the earlier ones; returns its id. */
-    readonly start: (pipeline: string, partition: Partition.Partition) => Effect.Effect<number, LedgerError>
-    /** Records how a run ended, from the pipeline's report (`succeeded` or `failed`, counts, error). */
+    /**
+     * Records a new run of `partition` by `runner` as `running`, numbered after the earlier ones,
+     * its heartbeat now; returns its id.
+     */
+    readonly start: (
+      pipeline: string,
+      partition: Partition.Partition,
+      runner: string
+    ) => Effect.Effect<number, LedgerError>
+    /** Records that a `running` run's process is alive now. */
+    readonly heartbeat: (runId: number) => Effect.Effect<void, LedgerError>
+    /** Records how a run ended, from the pipeline's report (`succeeded`, `empty` or `failed`, counts, error). */
     readonly finish: (runId: number, report: RunReport) => Effect.Effect<void, LedgerError>
     /** Records a run as failed for a reason the pipeline did not report (interrupted, crashed). */
     readonly fail: (runId: number, error: string) => Effect.Effect<void, LedgerError>
@@ -68,43 +76,14 @@ export class Ledger extends Context.Service<
   }
 >()("@delfos/etl/Ledger") {}
 
-/** This process, as ledgers record it. */
-export const runner = `${hostname()}:${process.pid}`
-
 /**
- * Runs one partition with `Pipeline.runReporting` and records it: `running` before, then the
- * report's outcome; an interrupted run is recorded as failed. Returns the report.
+ * Whether a run is really in progress at `now` (epoch ms): it is `running` and its heartbeat is at
+ * most `staleAfter` ms old. A `running` run whose process died stops beating; status and
+ * backfills treat it as failed (abandoned).
  */
-export const record = (
-  partition: Partition.Partition,
-  options: Pipeline.PipelineOptions = {}
-): Effect.Effect<RunReport, LedgerError, Ledger | Source | Sink> =>
-  Effect.gen(function* () {
-    const ledger = yield* Ledger
-    const runId = yield* ledger.start(options.name ?? Pipeline.defaultName, partition)
-    const report = yield* Pipeline.runReporting(partition, options).pipe(
-      Effect.onInterrupt(() => Effect.ignore(ledger.fail(runId, "interrupted")))
-    )
-    yield* ledger.finish(runId, report)
-    return report
-  })
+export const isLive = (run: Run, now: number, staleAfter: number): boolean =>
+  run.status === "running" && now - Date.parse(run.heartbeatAt) <= staleAfter
 
-/**
- * Whether a `running` run is really in progress: its process is alive (when it ran on this host),
- * or it started less than `staleAfter` ms ago (elsewhere). A run whose process died stays
- * `running` in the ledger; status and backfills treat it as failed.
- */
-export const isLive = (run: Run, now: number, staleAfter: number): boolean => {
-  if (run.status !== "running") return false
-  const [host, pid] = (run.runner ?? "").split(":")
-  if (host === hostname() && pid !== undefined && pid !== "") {
-    try {
-      process.kill(Number(pid), 0)
-      return true
-    } catch (error) {
-      // EPERM: alive but not ours to signal.
-      return (error as NodeJS.ErrnoException).code === "EPERM"
-    }
-  }
-  return now - Date.parse(run.startedAt) < staleAfter
-}
+/** Whether a run stays `running` in the ledger although its process stopped beating. */
+export const isAbandoned = (run: Run, now: number, staleAfter: number): boolean =>
+  run.status === "running" && !isLive(run, now, staleAfter)

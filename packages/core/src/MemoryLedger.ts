@@ -1,23 +1,29 @@
 /**
- * A `Ledger` in memory: for tests, demos and apps that keep run history themselves.
+ * A `Ledger` in memory: for tests, demos and apps that keep run history themselves. Its times come
+ * from Effect's `Clock`, so a test's `TestClock` drives heartbeats and staleness.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Ledger, type Run, runner } from "./Ledger.ts"
+import { Ledger, LedgerError, type Run } from "./Ledger.ts"
 import * as Timestamp from "./Timestamp.ts"
 
 /** A memory Ledger. */
 export const make = (): Ledger["Service"] => {
   const runs: Array<Run> = []
   const key = (run: { pipeline: string; day: string; timeZone: string }) => `${run.pipeline}|${run.timeZone}|${run.day}`
-  const update = (runId: number, change: Partial<Run>) =>
-    Effect.sync(() => {
+  const now = Effect.map(Clock.currentTimeMillis, Timestamp.format)
+  const update = (operation: string, runId: number, change: (at: string) => Partial<Run>) =>
+    Effect.flatMap(now, (at) => {
       const index = runs.findIndex((run) => run.id === runId)
-      if (index >= 0) runs[index] = { ...runs[index]!, ...change, finishedAt: Timestamp.format(Date.now()) }
+      if (index < 0)
+        return Effect.fail(new LedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
+      runs[index] = { ...runs[index]!, ...change(at) }
+      return Effect.void
     })
   return Ledger.of({
-    start: (pipeline, partition) =>
-      Effect.sync(() => {
+    start: (pipeline, partition, runner) =>
+      Effect.map(now, (at) => {
         const previous = runs.filter((run) => key(run) === key({ pipeline, ...partition }))
         const run: Run = {
           id: runs.length + 1,
@@ -29,23 +35,28 @@ export const make = (): Ledger["Service"] => {
           samplesRead: null,
           rowsWritten: null,
           rowsDeleted: null,
-          startedAt: Timestamp.format(Date.now()),
+          startedAt: at,
           finishedAt: null,
+          heartbeatAt: at,
           error: null,
           runner
         }
         runs.push(run)
         return run.id
       }),
+    heartbeat: (runId) => update("heartbeat", runId, (at) => ({ heartbeatAt: at })),
     finish: (runId, report) =>
-      update(runId, {
+      update("finish", runId, (at) => ({
         status: report.status,
         samplesRead: report.samplesRead,
         rowsWritten: report.rowsWritten,
         rowsDeleted: report.rowsDeleted,
+        finishedAt: at,
+        heartbeatAt: at,
         error: report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`
-      }),
-    fail: (runId, error) => update(runId, { status: "failed", error }),
+      })),
+    fail: (runId, error) =>
+      update("fail", runId, (at) => ({ status: "failed", finishedAt: at, heartbeatAt: at, error })),
     history: (pipeline, options = {}) =>
       Effect.sync(() => {
         const latest = new Map<string, Run>()

@@ -50,8 +50,8 @@ export class InvalidPartition extends Schema.TaggedError<InvalidPartition>()("In
   message: Schema.String
 }) {}
 
-/** Builds a partition from raw text, failing with `InvalidPartition` that says which part is wrong. */
-export const decode = (day: string, timeZone: string = "UTC"): Effect.Effect<Partition, InvalidPartition> => {
+/** Parses a partition from raw text, failing with `InvalidPartition` that says which part is wrong. */
+export const parse = (day: string, timeZone: string = "UTC"): Effect.Effect<Partition, InvalidPartition> => {
   if (!isCalendarDay(day)) {
     return Effect.fail(
       new InvalidPartition({ day, timeZone, message: `invalid date "${day}": expected an existing day YYYY-MM-DD` })
@@ -65,8 +65,8 @@ export const decode = (day: string, timeZone: string = "UTC"): Effect.Effect<Par
   return Effect.succeed({ day: day as Day, timeZone: timeZone as TimeZone })
 }
 
-/** Builds a partition, throwing on an invalid day or zone (for literals in code and tests). */
-export const make = (day: string, timeZone: string = "UTC"): Partition =>
+/** Builds a partition, throwing on an invalid day or zone (for literals in code and tests); `parse` fails typed. */
+export const makeUnsafe = (day: string, timeZone: string = "UTC"): Partition =>
   Partition.make({ day: Day.make(day), timeZone: TimeZone.make(timeZone) })
 
 const dayToUtcMillis = (day: Day): number => Timestamp.parse(day)
@@ -81,6 +81,12 @@ const dayMillis = 86_400_000
 
 /** The day `n` days after `day` (before, for a negative `n`). */
 export const addDays = (day: Day, n: number): Day => millisToDay(dayToUtcMillis(day) + n * dayMillis)
+
+/** Days since 1970-01-01 (negative before it): day arithmetic without dates, e.g. the days between two. */
+export const dayNumber = (day: Day): number => dayToUtcMillis(day) / dayMillis
+
+/** The day of the week, Monday 0 to Sunday 6 (1970-01-01 was a Thursday, 3). */
+export const weekday = (day: Day): number => (((dayNumber(day) + 3) % 7) + 7) % 7
 
 /** Every day from `from` to `to`, both included; empty when `to` is before `from`. */
 export const days = (from: Day, to: Day): Array<Day> => {
@@ -132,15 +138,15 @@ export class InvalidDayRange extends Schema.TaggedError<InvalidDayRange>()("Inva
   message: Schema.String
 }) {}
 
-/** The partitions of the days `from` to `to`, both included, in `timeZone`. */
-export const decodeRange = (
+/** Parses the partitions of the days `from` to `to`, both included, in `timeZone`. */
+export const parseRange = (
   from: string,
   to: string,
   timeZone: string = "UTC"
 ): Effect.Effect<Array<Partition>, InvalidPartition | InvalidDayRange> =>
   Effect.gen(function* () {
-    const first = yield* decode(from, timeZone)
-    const last = yield* decode(to, timeZone)
+    const first = yield* parse(from, timeZone)
+    const last = yield* parse(to, timeZone)
     if (last.day < first.day) {
       return yield* new InvalidDayRange({ from, to, message: `invalid range: ${to} is before ${from}` })
     }

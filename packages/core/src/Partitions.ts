@@ -1,15 +1,17 @@
 /**
  * A pipeline's partitions and their status: every day from the pipeline's start day to the last
- * complete day (yesterday, in its time zone) is missing, running, succeeded or failed, as the
- * ledger says. The basis of status views, backfills and schedules.
+ * complete day (yesterday, in its time zone) is missing, running, succeeded, empty or failed, as
+ * the ledger says. The basis of status views, backfills and schedules.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { isLive, Ledger, type LedgerError, type Run } from "./Ledger.ts"
+import { isAbandoned, Ledger, type LedgerError, type Run } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
+import { Runner } from "./Runner.ts"
 
-export type PartitionStatus = "missing" | "running" | "succeeded" | "failed"
+export type PartitionStatus = "missing" | "running" | "succeeded" | "empty" | "failed"
 
-export const statuses: ReadonlyArray<PartitionStatus> = ["missing", "running", "succeeded", "failed"]
+export const statuses: ReadonlyArray<PartitionStatus> = ["missing", "running", "succeeded", "empty", "failed"]
 
 /** A pipeline as orchestration sees it: a name, its first day, its time zone. */
 export interface Definition {
@@ -21,11 +23,13 @@ export interface Definition {
 export interface PartitionState {
   readonly day: Partition.Day
   readonly timeZone: Partition.TimeZone
+  /** The latest run's status; a `running` run whose heartbeat went stale is `failed` (abandoned). */
   readonly status: PartitionStatus
   /** Runs so far (0 when missing). */
   readonly attempts: number
   readonly lastError: string | null
   readonly rowsWritten: number | null
+  readonly rowsDeleted: number | null
   readonly durationMs: number | null
   readonly startedAt: string | null
   readonly finishedAt: string | null
@@ -35,19 +39,12 @@ export interface PartitionState {
 export const lastCompleteDay = (timeZone: Partition.TimeZone, now: number): Partition.Day =>
   Partition.addDays(Partition.dayOf(now, timeZone), -1)
 
-/** The partitions of a pipeline that are due at `now`: its start day to yesterday, both included. */
+/** The partitions of a pipeline that are due at `now` (epoch ms): its start day to yesterday, both included. */
 export const due = (definition: Definition, now: number): Array<Partition.Partition> =>
   Partition.days(definition.startDay, lastCompleteDay(definition.timeZone, now)).map((day) => ({
     day,
     timeZone: definition.timeZone
   }))
-
-export interface StatesOptions {
-  /** How long a `running` run of another host counts as alive without a result; an hour by default. */
-  readonly staleAfter?: number | undefined
-  /** Epoch ms; the clock's now by default. */
-  readonly now?: number | undefined
-}
 
 const stateOf = (
   partition: Partition.Partition,
@@ -62,38 +59,44 @@ const stateOf = (
       attempts: 0,
       lastError: null,
       rowsWritten: null,
+      rowsDeleted: null,
       durationMs: null,
       startedAt: null,
       finishedAt: null
     }
   }
-  const abandoned = run.status === "running" && !isLive(run, now, staleAfter)
+  const abandoned = isAbandoned(run, now, staleAfter)
   return {
     ...partition,
     status: abandoned ? "failed" : run.status,
     attempts: run.attempt,
-    lastError: abandoned ? `abandoned: ${run.runner ?? "its runner"} stopped without a result` : run.error,
+    lastError: abandoned
+      ? `abandoned: ${run.runner ?? "its runner"} stopped without a result (no heartbeat since ${run.heartbeatAt})`
+      : run.error,
     rowsWritten: run.rowsWritten,
+    rowsDeleted: run.rowsDeleted,
     durationMs: run.finishedAt === null ? null : Date.parse(run.finishedAt) - Date.parse(run.startedAt),
     startedAt: run.startedAt,
     finishedAt: run.finishedAt
   }
 }
 
-/** The state of each partition (in the order given), from the ledger. */
+/**
+ * The state of each partition (in the order given), from the ledger, at the `Clock`'s now; a run
+ * is abandoned after the `Runner`'s `staleAfter` without a heartbeat.
+ */
 export const states = (
   pipeline: string,
-  partitions: ReadonlyArray<Partition.Partition>,
-  options: StatesOptions = {}
+  partitions: ReadonlyArray<Partition.Partition>
 ): Effect.Effect<Array<PartitionState>, LedgerError, Ledger> =>
   Effect.gen(function* () {
     if (partitions.length === 0) return []
     const ledger = yield* Ledger
+    const { staleAfter } = yield* Runner
     const days = partitions.map((partition) => partition.day).sort()
     const runs = yield* ledger.history(pipeline, { from: days[0], to: days[days.length - 1] })
     const latest = new Map(runs.map((run) => [`${run.timeZone}|${run.day}`, run]))
-    const now = options.now ?? Date.now()
-    const staleAfter = options.staleAfter ?? 3_600_000
+    const now = yield* Clock.currentTimeMillis
     return partitions.map((partition) =>
       stateOf(partition, latest.get(`${partition.timeZone}|${partition.day}`), now, staleAfter)
     )
@@ -101,7 +104,7 @@ export const states = (
 
 /** How many partitions are in each status. */
 export const count = (states: ReadonlyArray<PartitionState>): Record<PartitionStatus, number> => {
-  const totals: Record<PartitionStatus, number> = { missing: 0, running: 0, succeeded: 0, failed: 0 }
+  const totals: Record<PartitionStatus, number> = { missing: 0, running: 0, succeeded: 0, empty: 0, failed: 0 }
   for (const state of states) totals[state.status]++
   return totals
 }

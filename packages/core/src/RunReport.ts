@@ -6,7 +6,11 @@ import * as Schema from "effect/Schema"
 import { Day, TimeZone } from "./Partition.ts"
 import { IsoTimestamp } from "./Sample.ts"
 
-export const RunStatus = Schema.Literals(["succeeded", "failed"])
+/**
+ * `succeeded`: loaded. `empty`: the source had no sample in the partition, so nothing was loaded and
+ * its earlier rows were kept (or, with `allowEmpty`, removed: see `rowsDeleted`). `failed`: see `error`.
+ */
+export const RunStatus = Schema.Literals(["succeeded", "empty", "failed"])
 export type RunStatus = typeof RunStatus.Type
 
 export const RunError = Schema.Struct({
@@ -45,6 +49,11 @@ export const RunReport = Schema.Struct({
   startedAt: IsoTimestamp,
   durationMs: Schema.Finite,
   timings: Schema.optionalKey(RunTimings),
-  error: Schema.optionalKey(RunError)
+  error: Schema.optionalKey(RunError),
+  /**
+   * The ledger could not record this run, even after retries (`Pipeline.runRecorded`). The outcome
+   * above stands; the ledger shows the run `running` until its heartbeat is stale, then failed.
+   */
+  ledgerError: Schema.optionalKey(RunError)
 })
 export type RunReport = typeof RunReport.Type

@@ -1,7 +1,8 @@
 /**
  * Schedules: a long-running loop that on each cron tick runs the partitions that are due
- * (yesterday, plus the last `lookback` days again for late data) and, first of all and after any
- * downtime, every earlier partition that is missing or failed. Stops when interrupted.
+ * (yesterday, plus the last `lookback` days again for late data, whatever their status, `empty`
+ * included) and, first of all and after any downtime, every earlier partition that is missing or
+ * failed. Stops when interrupted.
  */
 import * as Clock from "effect/Clock"
 import * as Cron from "effect/Cron"
@@ -63,7 +64,7 @@ export const tick = (
       Backfill.run(due, {
         ...options,
         name: definition.name,
-        only: options.only ?? ["missing", "failed"],
+        only: options.only ?? Backfill.defaultOnly,
         force: due.slice(Math.max(0, due.length - lookback)).map((partition) => partition.day)
       })
     )

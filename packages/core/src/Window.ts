@@ -52,7 +52,7 @@ const lengthPattern = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i
  * Reads a window length: a Duration, a number of milliseconds, Effect's `"10 minutes"` or pandas'
  * `"10min"`, `"10T"`, `"1h"`, `"30s"`. It must come to a whole, positive number of milliseconds.
  */
-export const decode = (input: Duration.Input | string): Effect.Effect<WindowLength, InvalidWindowLength> => {
+export const parseLength = (input: Duration.Input | string): Effect.Effect<WindowLength, InvalidWindowLength> => {
   const text = String(input)
   const fail = (why: string) =>
     Effect.fail(new InvalidWindowLength({ input: text, message: `invalid window length "${text}": ${why}` }))

@@ -7,12 +7,14 @@ import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as Backfill from "../src/Backfill.ts"
 import * as LedgerModule from "../src/Ledger.ts"
-import { Ledger, type Run, runner } from "../src/Ledger.ts"
+import { Ledger, LedgerError, type Run } from "../src/Ledger.ts"
 import * as MemoryLedger from "../src/MemoryLedger.ts"
 import * as MemorySink from "../src/MemorySink.ts"
 import * as MemorySource from "../src/MemorySource.ts"
 import * as Partition from "../src/Partition.ts"
 import * as Partitions from "../src/Partitions.ts"
+import * as Pipeline from "../src/Pipeline.ts"
+import * as Runner from "../src/Runner.ts"
 import * as SampleFrame from "../src/SampleFrame.ts"
 import * as Scheduler from "../src/Scheduler.ts"
 import * as SourceModule from "../src/Source.ts"
@@ -63,7 +65,7 @@ const environment = (source: Source["Service"] = MemorySource.make(tenDays)) =>
 const runsOf = (day: string) =>
   Effect.gen(function* () {
     const ledger = yield* Ledger
-    return yield* ledger.runs("test", Partition.make(day))
+    return yield* ledger.runs("test", Partition.makeUnsafe(day))
   })
 
 describe("Partitions", () => {
@@ -81,67 +83,117 @@ describe("Partitions", () => {
     expect(Partitions.due(definition, Date.parse("2024-01-01T12:00:00Z"))).toEqual([])
   })
 
-  it.live("take their status from the ledger: missing, succeeded, failed, running, abandoned", () =>
+  it.effect("take their status from the ledger: missing, succeeded, empty, failed, running, abandoned", () =>
     Effect.gen(function* () {
-      const partitions = Partitions.due(definition, Date.parse("2024-01-06T00:00:00Z"))
-      yield* LedgerModule.record(Partition.make("2024-01-01"), { name: "test" })
-      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      const partitions = Partitions.due(definition, Date.parse("2024-01-07T00:00:00Z"))
+      yield* Pipeline.runRecorded(Partition.makeUnsafe("2024-01-01"), { name: "test" })
+      yield* Pipeline.runRecorded(Partition.makeUnsafe("2024-01-02"), { name: "test" })
+      yield* Pipeline.runRecorded(Partition.makeUnsafe("2024-01-03"), { name: "test" })
+      // A run in progress, its process beating (the source takes an hour), and one whose process
+      // died right after it started (no heartbeat ever).
+      const inProgress = yield* Pipeline.runRecorded(Partition.makeUnsafe("2024-01-04"), { name: "test" }).pipe(
+        Effect.forkChild
+      )
       const ledger = yield* Ledger
-      // A run in progress in this very process, and one whose process is gone.
-      yield* ledger.start("test", Partition.make("2024-01-03"))
-      yield* ledger.start("test", Partition.make("2024-01-04"))
+      yield* ledger.start("test", Partition.makeUnsafe("2024-01-05"), "gone:1")
+      const statuses = Effect.map(Partitions.states("test", partitions), (states) =>
+        states.map((state) => [state.day, state.status])
+      )
+      yield* TestClock.adjust(1)
+      // Both are fresh: running.
+      expect(yield* statuses).toEqual([
+        ["2024-01-01", "succeeded"],
+        ["2024-01-02", "failed"],
+        ["2024-01-03", "empty"],
+        ["2024-01-04", "running"],
+        ["2024-01-05", "running"],
+        ["2024-01-06", "missing"]
+      ])
+      // Past the stale-after (30 s), only the one whose process beats is still running.
+      yield* TestClock.adjust(Runner.defaultStaleAfter)
       const states = yield* Partitions.states("test", partitions)
       expect(states.map((state) => [state.day, state.status])).toEqual([
         ["2024-01-01", "succeeded"],
         ["2024-01-02", "failed"],
-        ["2024-01-03", "running"],
+        ["2024-01-03", "empty"],
         ["2024-01-04", "running"],
-        ["2024-01-05", "missing"]
+        ["2024-01-05", "failed"],
+        ["2024-01-06", "missing"]
       ])
       expect(states[1]!.lastError).toContain("SourceUnavailable")
       expect(states[0]!.rowsWritten).toBe(1152)
-      expect(Partitions.count(states)).toEqual({ missing: 1, running: 2, succeeded: 1, failed: 1 })
-    }).pipe(Effect.provide(environment(flaky((day) => (day === "2024-01-02" ? 99 : 0)).source)))
+      expect(states[2]).toMatchObject({ rowsWritten: 0, rowsDeleted: 0, lastError: null })
+      expect(states[4]!.lastError).toBe(
+        "abandoned: gone:1 stopped without a result (no heartbeat since 1970-01-01T00:00:00.000Z)"
+      )
+      expect(Partitions.count(states)).toEqual({ missing: 1, running: 1, succeeded: 1, empty: 1, failed: 2 })
+      // Backfills redo the failed and the abandoned day (and the missing one), not the empty one.
+      const planned = yield* Backfill.plan(partitions, { name: "test" })
+      expect(planned.map((partition) => partition.day)).toEqual(["2024-01-02", "2024-01-05", "2024-01-06"])
+      const withEmpty = yield* Backfill.plan(partitions, { name: "test", only: ["missing", "failed", "empty"] })
+      expect(withEmpty.map((partition) => partition.day)).toEqual([
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-05",
+        "2024-01-06"
+      ])
+      yield* Fiber.interrupt(inProgress)
+    }).pipe(
+      Effect.provide(
+        environment(
+          // 01 loads; 02 always fails; 03 has no samples; 04 takes an hour.
+          Source.of({
+            name: "mixed",
+            extract: (request) =>
+              request.partition.day === "2024-01-02"
+                ? Stream.fail(new SourceUnavailable({ source: "mixed", reason: "refused" }))
+                : request.partition.day === "2024-01-03"
+                  ? Stream.empty
+                  : request.partition.day === "2024-01-04"
+                    ? Stream.fromEffectDrain(Effect.sleep("1 hour"))
+                    : MemorySource.make(tenDays).extract(request)
+          })
+        )
+      )
+    )
   )
 
-  it.effect("a running run whose process died counts as failed (abandoned), so backfills redo it", () =>
+  it.effect("a run's heartbeat is written every heartbeatInterval while it runs, and stops when it ends", () =>
     Effect.gen(function* () {
-      const host = runner.split(":")[0]
-      const dead: Run = {
-        id: 7,
-        pipeline: "test",
-        day: Partition.Day.make("2024-01-01"),
-        timeZone: Partition.utc,
-        status: "running",
-        attempt: 2,
-        samplesRead: null,
-        rowsWritten: null,
-        rowsDeleted: null,
-        startedAt: new Date().toISOString(),
-        finishedAt: null,
-        error: null,
-        runner: `${host}:2147483646`
-      }
-      const ledger = Ledger.of({
-        start: () => Effect.succeed(8),
-        finish: () => Effect.void,
-        fail: () => Effect.void,
-        history: () => Effect.succeed([dead]),
-        runs: () => Effect.succeed([dead])
-      })
-      const [state] = yield* Partitions.states("test", [Partition.make("2024-01-01")]).pipe(
-        Effect.provideService(Ledger, ledger)
+      const day = Partition.makeUnsafe("2024-01-01")
+      const run = yield* Pipeline.runRecorded(day, { name: "test" }).pipe(
+        Effect.provideService(Runner.Runner, Runner.make({ id: "beater", heartbeatInterval: "5 seconds" })),
+        Effect.forkChild
       )
-      expect(state).toMatchObject({ status: "failed", attempts: 2 })
-      expect(state!.lastError).toBe(`abandoned: ${host}:2147483646 stopped without a result`)
-      const planned = yield* Backfill.plan([Partition.make("2024-01-01")], { name: "test" }).pipe(
-        Effect.provideService(Ledger, ledger)
+      const heartbeat = Effect.map(runsOf("2024-01-01"), (runs) => Date.parse(runs[0]!.heartbeatAt))
+      yield* TestClock.adjust(1)
+      expect(yield* heartbeat).toBe(0)
+      yield* TestClock.adjust(12_000)
+      expect(yield* heartbeat).toBe(10_000)
+      // The source answers after a minute: the run ends, the heartbeat with it.
+      yield* TestClock.adjust(60_000)
+      const report = yield* Fiber.join(run)
+      expect(report.status).toBe("succeeded")
+      const [finished] = yield* runsOf("2024-01-01")
+      expect(finished).toMatchObject({ status: "succeeded", runner: "beater", heartbeatAt: finished!.finishedAt })
+      yield* TestClock.adjust(60_000)
+      expect(yield* heartbeat).toBe(Date.parse(finished!.finishedAt!))
+    }).pipe(
+      Effect.provide(
+        environment(
+          Source.of({
+            name: "slow",
+            extract: (request) =>
+              Stream.fromEffectDrain(Effect.sleep("1 minute")).pipe(
+                Stream.concat(MemorySource.make(tenDays).extract(request))
+              )
+          })
+        )
       )
-      expect(planned.map((partition) => partition.day)).toEqual(["2024-01-01"])
-    })
+    )
   )
 
-  it("a running run whose process died is not live; one of this process is", () => {
+  it("a running run is live while its heartbeat is at most staleAfter old", () => {
     const base: Run = {
       id: 1,
       pipeline: "test",
@@ -152,26 +204,116 @@ describe("Partitions", () => {
       samplesRead: null,
       rowsWritten: null,
       rowsDeleted: null,
-      startedAt: new Date().toISOString(),
+      startedAt: "2024-01-01T00:00:00.000Z",
       finishedAt: null,
+      heartbeatAt: "2024-01-01T00:10:00.000Z",
       error: null,
-      runner
+      runner: "host:1"
     }
-    expect(LedgerModule.isLive(base, Date.now(), 3_600_000)).toBe(true)
-    const host = runner.split(":")[0]
-    expect(LedgerModule.isLive({ ...base, runner: `${host}:2147483646` }, Date.now(), 3_600_000)).toBe(false)
-    expect(LedgerModule.isLive({ ...base, runner: "elsewhere:1" }, Date.now(), 3_600_000)).toBe(true)
-    expect(LedgerModule.isLive({ ...base, runner: "elsewhere:1" }, Date.now() + 3_600_001, 3_600_000)).toBe(false)
-    expect(LedgerModule.isLive({ ...base, status: "succeeded" }, Date.now(), 3_600_000)).toBe(false)
+    const beat = Date.parse(base.heartbeatAt)
+    expect(LedgerModule.isLive(base, beat + 30_000, 30_000)).toBe(true)
+    expect(LedgerModule.isLive(base, beat + 30_001, 30_000)).toBe(false)
+    expect(LedgerModule.isAbandoned(base, beat + 30_001, 30_000)).toBe(true)
+    expect(LedgerModule.isLive({ ...base, status: "succeeded" }, beat, 30_000)).toBe(false)
+    expect(LedgerModule.isAbandoned({ ...base, status: "succeeded" }, beat + 60_000, 30_000)).toBe(false)
+  })
+})
+
+describe("Pipeline.runRecorded", () => {
+  const day = Partition.makeUnsafe("2024-01-01")
+  /** A memory ledger whose `operation` fails its first `times` calls, counting them. */
+  const failing = (operation: "start" | "finish", times: number) => {
+    const memory = MemoryLedger.make()
+    const calls = { count: 0 }
+    const refuse = new LedgerError({ operation, reason: "connection terminated" })
+    const ledger = Ledger.of({
+      ...memory,
+      start: (...args) =>
+        Effect.suspend(() =>
+          operation === "start" && ++calls.count <= times ? Effect.fail(refuse) : memory.start(...args)
+        ),
+      finish: (...args) =>
+        Effect.suspend(() =>
+          operation === "finish" && ++calls.count <= times ? Effect.fail(refuse) : memory.finish(...args)
+        )
+    })
+    return { ledger, calls }
+  }
+  const withLedger = (ledger: Ledger["Service"]) =>
+    Layer.mergeAll(Layer.succeed(Source, MemorySource.make(tenDays)), MemorySink.layer(), Layer.succeed(Ledger, ledger))
+  /** Runs `effect` with the test clock moved on far enough for every retry's wait. */
+  const settled = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkChild(effect)
+      yield* TestClock.adjust("1 minute")
+      return yield* Fiber.join(fiber)
+    })
+
+  it.effect("retries a ledger write that fails, and goes on", () => {
+    const { calls, ledger } = failing("finish", 2)
+    return Effect.gen(function* () {
+      const report = yield* settled(Pipeline.runRecorded(day, { name: "test" }))
+      expect(report.status).toBe("succeeded")
+      expect(report.ledgerError).toBeUndefined()
+      expect(calls.count).toBe(3)
+      expect((yield* runsOf("2024-01-01")).map((run) => run.status)).toEqual(["succeeded"])
+    }).pipe(Effect.provide(withLedger(ledger)))
+  })
+
+  it.effect("a ledger that cannot record the end: the outcome stands, the report says so", () => {
+    const { calls, ledger } = failing("finish", 99)
+    return Effect.gen(function* () {
+      const report = yield* settled(Pipeline.runRecorded(day, { name: "test" }))
+      expect(report.status).toBe("succeeded")
+      expect(report.rowsWritten).toBe(1152)
+      expect(report.ledgerError).toEqual({
+        tag: "LedgerError",
+        message: "run ledger: finish failed: connection terminated"
+      })
+      expect(calls.count).toBe(5)
+      expect((yield* (yield* MemorySink.MemorySink).rows).length).toBe(1152)
+    }).pipe(Effect.provide(withLedger(ledger)))
+  })
+
+  it.effect("a ledger that cannot record the start: the partition fails without running", () => {
+    const { ledger } = failing("start", 99)
+    return Effect.gen(function* () {
+      const report = yield* settled(Pipeline.runRecorded(day, { name: "test" }))
+      expect(report).toMatchObject({
+        status: "failed",
+        rowsWritten: 0,
+        error: { tag: "LedgerError", message: "run ledger: start failed: connection terminated" }
+      })
+      expect(yield* (yield* MemorySink.MemorySink).rows).toEqual([])
+      expect(yield* runsOf("2024-01-01")).toEqual([])
+    }).pipe(Effect.provide(withLedger(ledger)))
+  })
+
+  it.effect("a range goes on past partitions whose ledger writes fail", () => {
+    const memory = MemoryLedger.make()
+    // Every write about the 2nd fails: it is reported failed, the 1st and 3rd are done.
+    const ledger = Ledger.of({
+      ...memory,
+      start: (pipeline, partition, runner) =>
+        partition.day === "2024-01-02"
+          ? Effect.fail(new LedgerError({ operation: "start", reason: "connection terminated" }))
+          : memory.start(pipeline, partition, runner)
+    })
+    return Effect.gen(function* () {
+      const partitions = yield* Effect.orDie(Partition.parseRange("2024-01-01", "2024-01-03"))
+      const summary = yield* settled(Backfill.runAll(partitions, { name: "test", maxAttempts: 1 }))
+      expect(summary).toMatchObject({ planned: 3, succeeded: 2, failed: 1 })
+      expect(summary.reports.find((report) => report.day === "2024-01-02")?.error?.tag).toBe("LedgerError")
+    }).pipe(Effect.provide(withLedger(ledger)))
   })
 })
 
 describe("Backfill", () => {
-  const range = (from: string, to: string) => Effect.orDie(Partition.decodeRange(from, to))
+  const range = (from: string, to: string) => Effect.orDie(Partition.parseRange(from, to))
 
   it.live("runs only missing and failed partitions, with bounded concurrency", () =>
     Effect.gen(function* () {
-      yield* LedgerModule.record(Partition.make("2024-01-02"), { name: "test" })
+      yield* Pipeline.runRecorded(Partition.makeUnsafe("2024-01-02"), { name: "test" })
       const summary = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-05"), { name: "test", concurrency: 2 })
       expect(summary).toMatchObject({ planned: 4, skipped: 1, succeeded: 4, failed: 0, retries: 0 })
       expect(summary.reports.map((report) => report.day).sort()).toEqual([
@@ -240,7 +382,7 @@ describe("Backfill", () => {
         "2024-01-02",
         "2024-01-03"
       ])
-      expect(Partitions.count(states)).toEqual({ missing: 5, running: 0, succeeded: 1, failed: 2 })
+      expect(Partitions.count(states)).toEqual({ missing: 5, running: 0, succeeded: 1, empty: 0, failed: 2 })
       const rest = yield* Backfill.runAll(partitions, { name: "test" })
       expect(rest.planned).toBe(8 - done)
       expect(Partitions.count(yield* Partitions.states("test", partitions)).succeeded).toBe(8)
@@ -299,7 +441,7 @@ describe("Source.rateLimited", () => {
         }),
         10
       )
-      const partitions = yield* Effect.orDie(Partition.decodeRange("2024-01-01", "2024-01-05"))
+      const partitions = yield* Effect.orDie(Partition.parseRange("2024-01-01", "2024-01-05"))
       const fiber = yield* Effect.forEach(
         partitions,
         (partition) =>

@@ -30,8 +30,8 @@ const relativeError = (actual: number, expected: number) =>
 
 const transform = (fixture: Fixture, frames: ReadonlyArray<SampleFrame.SampleFrame>) =>
   Effect.gen(function* () {
-    const partition = yield* Partition.decode(fixture.partition.day, fixture.partition.timeZone)
-    const every = yield* Window.decode(fixture.every)
+    const partition = yield* Partition.parse(fixture.partition.day, fixture.partition.timeZone)
+    const every = yield* Window.parseLength(fixture.every)
     const windows = Resample.resample(frames, {
       range: Partition.range(partition),
       variables: fixture.variables,

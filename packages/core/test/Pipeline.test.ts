@@ -23,7 +23,7 @@ const twoDays = (() => {
   return SampleFrame.make(timestamps, { wind_speed: wind, power })
 })()
 
-const day1 = Partition.make("2024-01-01")
+const day1 = Partition.makeUnsafe("2024-01-01")
 
 /** The expected rows of a day, computed straight from the kernel on that day's slice. */
 const expectedRows = (frame: SampleFrame.SampleFrame, partition: Partition.Partition) =>
@@ -130,13 +130,14 @@ describe("Pipeline", () => {
             return yield* sink.load(request)
           })
       })
-      const partitions = yield* Partition.decodeRange("2023-12-31", "2024-01-03")
-      const reports = yield* Pipeline.runAll(partitions, { concurrency: 2 }).pipe(
+      const partitions = yield* Partition.parseRange("2023-12-31", "2024-01-03")
+      // The edge days have no samples: allowEmpty loads them, so the 3rd meets the failing sink.
+      const reports = yield* Pipeline.runAll(partitions, { concurrency: 2, allowEmpty: true }).pipe(
         Effect.provideService(Source, MemorySource.make(twoDays)),
         Effect.provideService(Sink, guarded)
       )
       expect(reports.map((report) => [report.day, report.status])).toEqual([
-        ["2023-12-31", "succeeded"],
+        ["2023-12-31", "empty"],
         ["2024-01-01", "succeeded"],
         ["2024-01-02", "succeeded"],
         ["2024-01-03", "failed"]
@@ -148,17 +149,20 @@ describe("Pipeline", () => {
       })
       expect(peak).toBe(2)
       const rows = yield* memory.rows
-      expect(rows).toEqual([...expectedRows(twoDays, day1), ...expectedRows(twoDays, Partition.make("2024-01-02"))])
+      expect(rows).toEqual([
+        ...expectedRows(twoDays, day1),
+        ...expectedRows(twoDays, Partition.makeUnsafe("2024-01-02"))
+      ])
     })
   )
 
   it.effect("the chosen variables, statistics and window length shape the rows", () =>
     Effect.gen(function* () {
-      const partition = Partition.make("2024-01-02")
+      const partition = Partition.makeUnsafe("2024-01-02")
       yield* Pipeline.run(partition, {
         variables: defaultVariables.slice(1),
         statistics: ["count", "max"],
-        every: yield* Window.decode("30min")
+        every: yield* Window.parseLength("30min")
       })
       const rows = yield* (yield* MemorySink.MemorySink).rows
       expect(new Set(rows.map((row) => row.signal))).toEqual(new Set(["power_count", "power_max"]))
@@ -168,12 +172,83 @@ describe("Pipeline", () => {
 
   it.effect("an invalid day or reversed range is a typed error naming it", () =>
     Effect.gen(function* () {
-      const bad = yield* Effect.flip(Partition.decode("2024-02-30"))
+      const bad = yield* Effect.flip(Partition.parse("2024-02-30"))
       expect(bad.message).toBe('invalid date "2024-02-30": expected an existing day YYYY-MM-DD')
-      const zone = yield* Effect.flip(Partition.decode("2024-02-03", "Mars/Olympus"))
+      const zone = yield* Effect.flip(Partition.parse("2024-02-03", "Mars/Olympus"))
       expect(zone.message).toBe('invalid time zone "Mars/Olympus": expected an IANA name')
-      const reversed = yield* Effect.flip(Partition.decodeRange("2024-02-03", "2024-02-01"))
+      const reversed = yield* Effect.flip(Partition.parseRange("2024-02-03", "2024-02-01"))
       expect(reversed._tag).toBe("InvalidDayRange")
+    })
+  )
+})
+
+describe("Pipeline: a partition without samples", () => {
+  /** A sink that counts its loads, over a memory sink. */
+  const counting = () => {
+    const { memory, sink } = MemorySink.make()
+    const loads: Array<number> = []
+    const counted = Sink.of({
+      name: "counting",
+      load: (request) =>
+        Effect.suspend(() => {
+          loads.push(request.rows.length)
+          return sink.load(request)
+        })
+    })
+    return { memory, sink: counted, loads }
+  }
+  const day2 = Partition.makeUnsafe("2024-01-02")
+  const firstDayOnly = SampleFrame.slice(twoDays, 0, 1440)
+
+  it.effect("is empty: the sink is not called and the rows already there are kept", () =>
+    Effect.gen(function* () {
+      const { loads, memory, sink } = counting()
+      yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(twoDays)),
+        Effect.provideService(Sink, sink)
+      )
+      const loaded = yield* memory.rows
+      expect(loads).toHaveLength(1)
+      // The source now has nothing for the 2nd (a `200 []`).
+      const report = yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(firstDayOnly)),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", samplesRead: 0, windows: 0, rowsWritten: 0, rowsDeleted: 0 })
+      expect(loads).toHaveLength(1)
+      expect(yield* memory.rows).toEqual(loaded)
+    })
+  )
+
+  it.effect("samples only outside the partition are no samples either", () =>
+    Effect.gen(function* () {
+      const { loads, sink } = counting()
+      // A source that ignores the range and sends the 1st when asked for the 2nd.
+      const careless = Source.of({ name: "careless", extract: () => Stream.make(firstDayOnly) })
+      const report = yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, careless),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", samplesRead: 1440, samplesIgnored: 1440, rowsWritten: 0 })
+      expect(loads).toEqual([])
+    })
+  )
+
+  it.effect("with allowEmpty, loads the empty result: the old rows are removed, and the run is still empty", () =>
+    Effect.gen(function* () {
+      const { loads, memory, sink } = counting()
+      yield* Pipeline.run(day2).pipe(
+        Effect.provideService(Source, MemorySource.make(twoDays)),
+        Effect.provideService(Sink, sink)
+      )
+      const before = (yield* memory.rows).length
+      const report = yield* Pipeline.run(day2, { allowEmpty: true }).pipe(
+        Effect.provideService(Source, MemorySource.make(firstDayOnly)),
+        Effect.provideService(Sink, sink)
+      )
+      expect(report).toMatchObject({ status: "empty", rowsWritten: 0, rowsDeleted: before })
+      expect(loads).toEqual([before, 0])
+      expect(yield* memory.rows).toEqual([])
     })
   )
 })

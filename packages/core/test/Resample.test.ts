@@ -106,7 +106,7 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
     duplicateEvery: fc.integer({ min: 2, max: 9 })
   })
   .map(({ day, duplicateEvery, every, samples, timeZone }) => {
-    const partition = Partition.make(day, timeZone)
+    const partition = Partition.makeUnsafe(day, timeZone)
     const { start } = Partition.range(partition)
     const timestamps: Array<number> = []
     const columns: Array<Array<number | null>> = [[], []]
@@ -234,7 +234,7 @@ describe("Resample + Unpivot, property-based", () => {
         fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }),
         fc.integer({ min: 2, max: 600 }),
         (x, n) => {
-          const partition = Partition.make("2024-01-01")
+          const partition = Partition.makeUnsafe("2024-01-01")
           const { start } = Partition.range(partition)
           const frame = SampleFrame.make(
             Float64Array.from({ length: n }, (_, i) => start + i * 1000),
@@ -260,7 +260,7 @@ describe("Resample + Unpivot, property-based", () => {
 })
 
 describe("Resample", () => {
-  const partition = Partition.make("2024-01-01")
+  const partition = Partition.makeUnsafe("2024-01-01")
   const range = Partition.range(partition)
   const power = "power" as Variable
 

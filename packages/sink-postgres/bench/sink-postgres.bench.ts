@@ -50,7 +50,7 @@ const makeYear = (seed: number): SampleFrame.SampleFrame => {
 /** The load request of each day of 2023, as the pipeline would make it. */
 const yearOfRequests = (frame: SampleFrame.SampleFrame): Array<Sink.LoadRequest> =>
   Partition.days(Partition.Day.make("2023-01-01"), Partition.Day.make("2023-12-31")).map((day) => {
-    const partition = Partition.make(day)
+    const partition = Partition.makeUnsafe(day)
     const range = Partition.range(partition)
     const windows = Resample.resample(frame, { range, variables: Signal.defaultVariables })
     return {

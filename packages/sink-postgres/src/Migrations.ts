@@ -1,5 +1,6 @@
 /**
- * The alvo schema, one versioned migration per change: `signal`, `data` and the `etl_run` ledger.
+ * The alvo schema, one versioned migration per change: `signal`, `data` and the `etl_run` ledger
+ * (its `empty` status and its `heartbeat_at` column came later).
  * The library runs them (its layers do on start, `delfos-etl migrate` does on demand); each is
  * written to be harmless on a database that already has it.
  */
@@ -51,8 +52,23 @@ export const migrations = {
   }),
   "0003_etl_run_runner": Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    // host:pid of the process that ran it: a `running` row whose process died is not in progress.
+    // Who ran it (host:pid, a worker pool): for people reading the ledger.
     yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS runner text`
+  }),
+  "0004_etl_run_empty": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // A partition whose source had no sample ends `empty`, a status of its own.
+    yield* sql`ALTER TABLE etl_run DROP CONSTRAINT IF EXISTS etl_run_status`
+    yield* sql`ALTER TABLE etl_run ADD CONSTRAINT etl_run_status
+      CHECK (status IN ('running', 'succeeded', 'empty', 'failed'))`
+  }),
+  "0005_etl_run_heartbeat": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // A running run's process writes it every few seconds: a `running` row whose heartbeat is stale
+    // was abandoned. Rows from before have their start (or end) as their last sign of life.
+    yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz`
+    yield* sql`UPDATE etl_run SET heartbeat_at = coalesce(finished_at, started_at) WHERE heartbeat_at IS NULL`
+    yield* sql`ALTER TABLE etl_run ALTER COLUMN heartbeat_at SET DEFAULT now(), ALTER COLUMN heartbeat_at SET NOT NULL`
   })
 }
 

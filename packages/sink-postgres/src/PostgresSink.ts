@@ -2,13 +2,13 @@
  * The Postgres `Sink`: a partition's tidy rows written to the alvo schema (`signal`, `data`) in one
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
  */
-import { Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
+import { Ledger, Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
 import type * as Duration from "effect/Duration"
 import type * as Redacted from "effect/Redacted"
-import { SqlClient, type SqlError } from "effect/sql"
+import { SqlClient, SqlError } from "effect/sql"
 import * as Migrations from "./Migrations.ts"
 import * as RunLedger from "./RunLedger.ts"
 import * as SignalIds from "./SignalIds.ts"
@@ -189,11 +189,16 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
       const partition = Partition.format(request.partition)
       const invalid = invalidRow(request)
       if (invalid !== undefined) return yield* new Sink.SinkLoadFailed({ sink: name, partition, reason: invalid })
+      const failure = (error: SqlError.SqlError) =>
+        Connection.isUnreachable(error)
+          ? new Sink.SinkUnavailable({ sink: name, reason: Connection.reasonOf(error) })
+          : new Sink.SinkLoadFailed({ sink: name, partition, reason: Connection.reasonOf(error) })
       return yield* write(request).pipe(
-        Effect.mapError((error) =>
-          Connection.isUnreachable(error)
-            ? new Sink.SinkUnavailable({ sink: name, reason: Connection.reasonOf(error) })
-            : new Sink.SinkLoadFailed({ sink: name, partition, reason: Connection.reasonOf(error) })
+        Effect.mapError(failure),
+        // A connection lost mid-load fails the rollback too, which the SQL client reports as a
+        // defect; the server rolled the transaction back all the same: a failure like the others.
+        Effect.catchDefect((defect) =>
+          SqlError.isSqlError(defect) ? Effect.fail(failure(defect)) : Effect.die(defect)
         )
       )
     })
@@ -247,12 +252,30 @@ export const layerFromClient = (
   )
 
 /**
- * A Postgres `Sink` and its `RunLedger` on a pool of their own at `url` (`DATABASE_URL` when absent),
- * migrations applied first (unless `migrate: false`). The pool closes with the layer.
+ * A Postgres `Sink` on a pool of its own at `url` (`DATABASE_URL` when absent), migrations applied
+ * first (unless `migrate: false`). The pool closes with the layer. For the run ledger on the same
+ * pool, see `layerWithLedger`.
  */
 export const layer = (
   options: LayerOptions = {}
-): Layer.Layer<Sink.Sink | RunLedger.RunLedger, Sink.SinkUnavailable | Connection.InvalidDatabaseUrl> =>
+): Layer.Layer<Sink.Sink, Sink.SinkUnavailable | Connection.InvalidDatabaseUrl> =>
+  onPool(options, ({ sink }) => Context.make(Sink.Sink, sink))
+
+/**
+ * A Postgres `Sink` and the run ledger (`RunLedger`, the core's `Ledger`) sharing one pool at `url`
+ * (`DATABASE_URL` when absent), migrations applied first (unless `migrate: false`). The pool
+ * closes with the layer.
+ */
+export const layerWithLedger = (
+  options: LayerOptions = {}
+): Layer.Layer<Sink.Sink | Ledger.Ledger, Sink.SinkUnavailable | Connection.InvalidDatabaseUrl> =>
+  onPool(options, ({ ledger, sink }) => Context.make(Sink.Sink, sink).pipe(Context.add(Ledger.Ledger, ledger)))
+
+// The sink and the ledger on a pool of their own, migrated; `services` picks what the layer provides.
+const onPool = <A>(
+  options: LayerOptions,
+  services: (built: { sink: Sink.Sink["Service"]; ledger: Ledger.Ledger["Service"] }) => Context.Context<A>
+): Layer.Layer<A, Sink.SinkUnavailable | Connection.InvalidDatabaseUrl> =>
   Layer.unwrap(
     Effect.gen(function* () {
       const target = yield* Connection.targetFrom(options.url).pipe(
@@ -266,7 +289,7 @@ export const layer = (
           const sink = yield* make({ ...options, name })
           yield* prepare(name, options.migrate ?? true)
           const ledger = yield* RunLedger.make
-          return Context.make(Sink.Sink, sink).pipe(Context.add(RunLedger.RunLedger, ledger))
+          return services({ sink, ledger })
         })
       ).pipe(
         Layer.provide(

@@ -1,7 +1,7 @@
 /**
- * The run ledger: one `etl_run` row per attempt at a partition (running, then succeeded or failed,
- * with what it read and wrote), so the CLI and an orchestrator can tell which days are done, which
- * failed and how often each was tried.
+ * The Postgres implementation of the core's `Ledger`: one `etl_run` row per attempt at a partition
+ * (running with a heartbeat, then succeeded, empty or failed, with what it read and wrote), so the
+ * CLI and an orchestrator can tell which days are done, which failed and how often each was tried.
  */
 import { Ledger, Partition, type RunReport } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
@@ -12,35 +12,24 @@ import * as SqlClientService from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import * as Migrations from "./Migrations.ts"
 
-// The ledger's interface is the core's (`Ledger.Ledger`); this module is its Postgres implementation.
-export const RunLedger = Ledger.Ledger
-export type RunLedger = Ledger.Ledger
-export const RunLedgerError = Ledger.LedgerError
-export type RunLedgerError = Ledger.LedgerError
-export const Status = Ledger.Status
-export type Status = Ledger.Status
-export type Run = Ledger.Run
-export type HistoryOptions = Ledger.HistoryOptions
-/** Runs one partition and records it in the ledger in context (the core's `Ledger.record`). */
-export const record: typeof Ledger.record = Ledger.record
-
 interface RunRow {
   readonly id: number
   readonly pipeline: string
   readonly day: string
   readonly time_zone: string
-  readonly status: Status
+  readonly status: Ledger.Status
   readonly attempt: number
   readonly samples_read: number | null
   readonly rows_written: number | null
   readonly rows_deleted: number | null
   readonly started_at: Date
   readonly finished_at: Date | null
+  readonly heartbeat_at: Date
   readonly error: string | null
   readonly runner: string | null
 }
 
-const toRun = (row: RunRow): Run => ({
+const toRun = (row: RunRow): Ledger.Run => ({
   id: row.id,
   pipeline: row.pipeline,
   day: row.day as Partition.Day,
@@ -52,6 +41,7 @@ const toRun = (row: RunRow): Run => ({
   rowsDeleted: row.rows_deleted,
   startedAt: row.started_at.toISOString(),
   finishedAt: row.finished_at === null ? null : row.finished_at.toISOString(),
+  heartbeatAt: row.heartbeat_at.toISOString(),
   error: row.error,
   runner: row.runner
 })
@@ -67,11 +57,11 @@ const failed = (operation: string) => (error: unknown) =>
 export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClientService.SqlClient
   const columns = sql`id, pipeline, partition_day::text AS day, time_zone, status, attempt, samples_read,
-    rows_written, rows_deleted, started_at, finished_at, error, runner`
+    rows_written, rows_deleted, started_at, finished_at, heartbeat_at, error, runner`
 
-  const start = (pipeline: string, partition: Partition.Partition) =>
+  const start = (pipeline: string, partition: Partition.Partition, runner: string) =>
     sql<{ id: number }>`INSERT INTO etl_run (pipeline, partition_day, time_zone, status, attempt, runner)
-      SELECT ${pipeline}, ${partition.day}::date, ${partition.timeZone}, 'running', coalesce(max(attempt), 0) + 1, ${Ledger.runner}
+      SELECT ${pipeline}, ${partition.day}::date, ${partition.timeZone}, 'running', coalesce(max(attempt), 0) + 1, ${runner}
       FROM etl_run
       WHERE pipeline = ${pipeline} AND partition_day = ${partition.day}::date AND time_zone = ${partition.timeZone}
       RETURNING id`.pipe(
@@ -100,6 +90,7 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
         rows_written = ${report.rowsWritten},
         rows_deleted = ${report.rowsDeleted},
         finished_at = now(),
+        heartbeat_at = now(),
         error = ${report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`}
       WHERE id = ${runId}
       RETURNING id`
@@ -109,12 +100,23 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
     end(
       "fail",
       runId,
-      sql`UPDATE etl_run SET status = 'failed', finished_at = now(), error = ${error}
+      sql`UPDATE etl_run SET status = 'failed', finished_at = now(), heartbeat_at = now(), error = ${error}
       WHERE id = ${runId}
       RETURNING id`
     )
 
-  const history = (pipeline: string, options: HistoryOptions = {}) =>
+  // Only a run still `running`: a late beat must not touch a finished row. One that finished is
+  // no error (the beat lost a race with the end), one that does not exist is.
+  const heartbeat = (runId: number) =>
+    end(
+      "heartbeat",
+      runId,
+      sql`UPDATE etl_run SET heartbeat_at = CASE WHEN status = 'running' THEN now() ELSE heartbeat_at END
+      WHERE id = ${runId}
+      RETURNING id`
+    )
+
+  const history = (pipeline: string, options: Ledger.HistoryOptions = {}) =>
     sql<RunRow>`SELECT DISTINCT ON (partition_day, time_zone) ${columns}
       FROM etl_run
       WHERE pipeline = ${pipeline}
@@ -134,7 +136,7 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
       Effect.mapError(failed(`runs of ${pipeline} ${Partition.format(partition)}`))
     )
 
-  return Ledger.Ledger.of({ start, finish, fail, history, runs })
+  return Ledger.Ledger.of({ start, heartbeat, finish, fail, history, runs })
 })
 
 /** The ledger over the `SqlClient` in context, migrations applied first. */

@@ -1,7 +1,7 @@
 import { TestDatabase } from "@delfos/test-utils"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
+import { Migrator, SqlClient } from "effect/sql"
 import { Migrations } from "../src/index.ts"
 
 layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices: true })("Migrations", (it) => {
@@ -15,7 +15,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       expect(yield* Migrations.migrate).toEqual([
         [1, "signal_and_data"],
         [2, "etl_run"],
-        [3, "etl_run_runner"]
+        [3, "etl_run_runner"],
+        [4, "etl_run_empty"],
+        [5, "etl_run_heartbeat"]
       ])
       expect((yield* tables).map((table) => table.name)).toEqual(["data", "delfos_migrations", "etl_run", "signal"])
       expect(yield* Migrations.migrate).toEqual([])
@@ -25,6 +27,40 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       // Even with its record of applied migrations lost, each migration re-applies cleanly.
       yield* sql`DROP TABLE delfos_migrations`
       expect(yield* Migrations.migrate).toHaveLength(Object.keys(Migrations.migrations).length)
+    })
+  )
+
+  it.effect("etl_run: `empty` is a status; older rows get their start as heartbeat, new ones now()", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, delfos_migrations`
+      // A database of the version before: the first three migrations, and a run left `running`.
+      const { "0004_etl_run_empty": _, "0005_etl_run_heartbeat": __, ...before } = Migrations.migrations
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
+      yield* sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt, started_at, runner)
+        VALUES ('old', '2024-01-01', 'running', 1, '2024-01-02T03:04:05Z', 'gone:1')`
+      const empty = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-02', 'empty', 1)`
+      expect((yield* Effect.flip(empty)).reason._tag).toBe("ConstraintError")
+
+      expect(yield* Migrations.migrate).toEqual([
+        [4, "etl_run_empty"],
+        [5, "etl_run_heartbeat"]
+      ])
+      yield* empty
+      const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`
+      expect((yield* Effect.flip(bad)).reason._tag).toBe("ConstraintError")
+      const rows = yield* sql<{ day: string; status: string; heartbeat: Date; started: Date }>`
+        SELECT partition_day::text AS day, status, heartbeat_at AS heartbeat, started_at AS started
+        FROM etl_run ORDER BY partition_day`
+      expect(rows.map((row) => [row.day, row.status])).toEqual([
+        ["2024-01-01", "running"],
+        ["2024-01-02", "empty"]
+      ])
+      expect(rows[0]!.heartbeat.toISOString()).toBe("2024-01-02T03:04:05.000Z")
+      expect(rows[1]!.heartbeat.getTime()).toBe(rows[1]!.started.getTime())
+      const nullable = yield* sql<{ nullable: string }>`SELECT is_nullable AS nullable FROM information_schema.columns
+        WHERE table_name = 'etl_run' AND column_name = 'heartbeat_at'`
+      expect(nullable).toEqual([{ nullable: "NO" }])
     })
   )
 

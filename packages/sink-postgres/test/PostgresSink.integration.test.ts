@@ -1,9 +1,9 @@
-import { MemorySource, Partition, Pipeline, SampleFrame, Signal, Sink, type TidyRows } from "@delfos/etl"
+import { Ledger, MemorySource, Partition, Pipeline, SampleFrame, Signal, Sink, type TidyRows } from "@delfos/etl"
 import { TestDatabase } from "@delfos/test-utils"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { PostgresSink, RunLedger } from "../src/index.ts"
+import { PostgresSink } from "../src/index.ts"
 import {
   dayMillis,
   defaultSignals,
@@ -17,7 +17,7 @@ import {
   storedRows
 } from "./helpers.ts"
 
-const day = Partition.make("2024-03-10")
+const day = Partition.makeUnsafe("2024-03-10")
 const range = Partition.range(day)
 // Samples from the day before to the day after, so neighbouring partitions have data too.
 const source = minuteFrame("2024-03-09", 3)
@@ -105,8 +105,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
       it.effect("leaves other partitions and other signals untouched", () =>
         Effect.gen(function* () {
           yield* reset
-          const before = Partition.make("2024-03-09")
-          const after = Partition.make("2024-03-11")
+          const before = Partition.makeUnsafe("2024-03-09")
+          const after = Partition.makeUnsafe("2024-03-11")
           const temperature = [Signal.Variable.make("ambient_temperature")]
           const temperatureFrame = SampleFrame.make(source.timestamps, {
             ...source.columns,
@@ -143,7 +143,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
           yield* reset
           const sql = yield* SqlClient.SqlClient
           yield* runPipeline(source, day, { strategy })
-          yield* runPipeline(source, Partition.make("2024-03-11"), { strategy })
+          yield* runPipeline(source, Partition.makeUnsafe("2024-03-11"), { strategy })
           const before = yield* storedRows()
 
           // The database itself turns 666 into NaN, past the sink's own check, so the CHECK
@@ -236,8 +236,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
   it.effect("a partition in a time zone holds its local day (a 23-hour DST day), nothing of the next", () =>
     Effect.gen(function* () {
       yield* reset
-      const local = Partition.make("2018-11-04", "America/Sao_Paulo")
-      const next = Partition.make("2018-11-05", "America/Sao_Paulo")
+      const local = Partition.makeUnsafe("2018-11-04", "America/Sao_Paulo")
+      const next = Partition.makeUnsafe("2018-11-05", "America/Sao_Paulo")
       const frame = minuteFrame("2018-11-03", 4)
       yield* runPipeline(frame, next)
       const nextRows = yield* storedRows(Partition.range(next))
@@ -256,7 +256,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
       const signal = Signal.SignalName.make("rotor_speed_mean")
       const rows = (partition: Partition.Partition, value: number) =>
         request(partition, [{ timestamp: Partition.range(partition).start, signal, value }], [signal])
-      const days = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"].map((d) => Partition.make(d))
+      const days = ["2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"].map((d) => Partition.makeUnsafe(d))
       const sinks = yield* Effect.all(days.map(() => PostgresSink.make()))
       const results = yield* Effect.all(
         days.map((partition, i) => sinks[i]!.load(rows(partition, i))),
@@ -273,20 +273,42 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
     })
   )
 
-  it.effect("PostgresSink.layer: its own pool from a URL, migrations, the sink and the ledger", () =>
+  it.effect("PostgresSink.layer: its own pool from a URL, migrations, the sink", () =>
     Effect.gen(function* () {
       yield* reset
       const db = yield* TestDatabase.TestDatabase
       const program = Effect.gen(function* () {
-        const report = yield* RunLedger.record(day, { name: "from-url" })
-        const history = yield* (yield* RunLedger.RunLedger).history("from-url")
+        const report = yield* Pipeline.run(day, { name: "from-url" })
+        return { report, sink: (yield* Sink.Sink).name }
+      })
+      const { report, sink } = yield* program.pipe(
+        Effect.provide(
+          Layer.merge(
+            MemorySource.layer(source),
+            PostgresSink.layer({ url: db.url, maxConnections: db.maxConnections })
+          )
+        )
+      )
+      expect(report.status).toBe("succeeded")
+      expect(sink).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/\w+$/)
+      expect(yield* storedRows()).toEqual(expectedRows(source, day))
+    })
+  )
+
+  it.effect("PostgresSink.layerWithLedger: the sink and the run ledger on one pool from a URL", () =>
+    Effect.gen(function* () {
+      yield* reset
+      const db = yield* TestDatabase.TestDatabase
+      const program = Effect.gen(function* () {
+        const report = yield* Pipeline.runRecorded(day, { name: "from-url" })
+        const history = yield* (yield* Ledger.Ledger).history("from-url")
         return { report, history, sink: (yield* Sink.Sink).name }
       })
       const { history, report, sink } = yield* program.pipe(
         Effect.provide(
           Layer.merge(
             MemorySource.layer(source),
-            PostgresSink.layer({ url: db.url, maxConnections: db.maxConnections })
+            PostgresSink.layerWithLedger({ url: db.url, maxConnections: db.maxConnections })
           )
         )
       )

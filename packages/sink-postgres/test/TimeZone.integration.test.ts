@@ -14,7 +14,7 @@ import { Migrations, PostgresSink } from "../src/index.ts"
 import { expectedRows, minuteFrame, request } from "./helpers.ts"
 
 const zone = "America/Sao_Paulo"
-const partition = Partition.make("2024-01-01")
+const partition = Partition.makeUnsafe("2024-01-01")
 
 // The reference's own schema, as its migrations create it.
 const referenceSchema = [
@@ -56,10 +56,10 @@ const load = (url: string) =>
       const sink = yield* Sink.Sink
       const ledger = yield* Ledger.Ledger
       const rows = expectedRows(minuteFrame("2024-01-01T00:00:00Z", 1), partition)
-      yield* ledger.start("tz", partition)
+      yield* ledger.start("tz", partition, "test")
       yield* sink.load(request(partition, rows))
       return { rows }
-    }).pipe(Effect.provide(PostgresSink.layer({ url, maxConnections: 2 })), Effect.scoped)
+    }).pipe(Effect.provide(PostgresSink.layerWithLedger({ url, maxConnections: 2 })), Effect.scoped)
   )
 
 describe(`a target whose database TimeZone is ${zone}`, () => {

@@ -13,7 +13,7 @@ const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/po
 // The fonte on a fresh database of its own on that server (dropped at the end), seeded with 2023.
 const fonte = await TestFonte.start({ startDate: "2023-01-01", days: 365 }, { serverUrl: admin })
 try {
-  const partitions = await Effect.runPromise(Partition.decodeRange("2023-01-01", "2023-12-31"))
+  const partitions = await Effect.runPromise(Partition.parseRange("2023-01-01", "2023-12-31"))
 
   const extractAll = (concurrency: number) =>
     Effect.gen(function* () {

@@ -142,7 +142,7 @@ const server = createServer((_request, response) => {
 })
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
 const { port } = server.address() as AddressInfo
-const partition = Partition.make("2024-01-01")
+const partition = Partition.makeUnsafe("2024-01-01")
 const extractDay = Effect.gen(function* () {
   const source = yield* HttpSource.make({ baseUrl: `http://127.0.0.1:${port}/api/v1` })
   const extract = source.extract({ partition, range: Partition.range(partition), variables })

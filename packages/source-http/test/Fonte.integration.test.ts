@@ -24,7 +24,7 @@ const sameValues = (a: Float64Array, b: Float64Array) =>
 
 describe("HttpSource against the fonte server", () => {
   it("extracts a day exactly: 1,440 samples as seeded, the next midnight's sample dropped", async () => {
-    const partition = Partition.make("2024-01-02")
+    const partition = Partition.makeUnsafe("2024-01-02")
     const frames = await Effect.runPromise(
       Effect.gen(function* () {
         const source = yield* HttpSource.make({ baseUrl: fonte.apiUrl })
@@ -43,7 +43,7 @@ describe("HttpSource against the fonte server", () => {
   })
 
   it("a pipeline over HTTP writes the rows computed independently from the seeded samples", async () => {
-    const partition = Partition.make("2024-01-03")
+    const partition = Partition.makeUnsafe("2024-01-03")
     const rows = await Effect.runPromise(
       Effect.gen(function* () {
         const report = yield* Pipeline.run(partition)
@@ -65,7 +65,7 @@ describe("HttpSource against the fonte server", () => {
   })
 
   it("asks only for the chosen variables", async () => {
-    const partition = Partition.make("2024-01-01")
+    const partition = Partition.makeUnsafe("2024-01-01")
     const frames = await Effect.runPromise(
       Effect.gen(function* () {
         const source = yield* HttpSource.make({ baseUrl: fonte.apiUrl })

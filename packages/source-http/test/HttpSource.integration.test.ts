@@ -5,7 +5,7 @@ import { FetchHttpClient } from "effect/http"
 import * as HttpSource from "../src/HttpSource.ts"
 import { closedPort, type Handler, minuteRows, type SensorRow, sendJson, sensors, serve } from "./SensorsServer.ts"
 
-const day = Partition.make("2024-01-01")
+const day = Partition.makeUnsafe("2024-01-01")
 const range = Partition.range(day)
 // From an hour before the day to four hours after it (past the end of the day in São Paulo).
 const rows = minuteRows(range.start - 3_600_000, range.end + 4 * 3_600_000)
@@ -80,7 +80,7 @@ describe("HttpSource over a real HTTP server", () => {
       expect(utc!.searchParams.getAll("metrics")).toEqual(["wind_speed", "power"])
 
       // A local day is its UTC instants; here three hours after UTC midnight.
-      const saoPaulo = Partition.make("2024-01-01", "America/Sao_Paulo")
+      const saoPaulo = Partition.makeUnsafe("2024-01-01", "America/Sao_Paulo")
       const temperature = ["ambient_temperature" as Signal.Variable]
       const local = yield* extract({ ...quick, baseUrl }, saoPaulo, temperature)
       expect(requests[1]!.searchParams.get("start_date")).toBe("2024-01-01T03:00:00")

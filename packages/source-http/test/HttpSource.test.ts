@@ -9,7 +9,7 @@ describe("HttpSource", () => {
     const url = new URL(
       HttpSource.requestUrl(
         "http://fonte/api/v1/sensors",
-        Partition.range(Partition.make("2024-02-29")),
+        Partition.range(Partition.makeUnsafe("2024-02-29")),
         Signal.knownVariables
       )
     )
@@ -23,7 +23,11 @@ describe("HttpSource", () => {
     ])
     // A local day: its UTC instants, here a 23-hour DST day in Berlin.
     const berlin = new URL(
-      HttpSource.requestUrl("http://fonte/sensors", Partition.range(Partition.make("2024-03-31", "Europe/Berlin")), [])
+      HttpSource.requestUrl(
+        "http://fonte/sensors",
+        Partition.range(Partition.makeUnsafe("2024-03-31", "Europe/Berlin")),
+        []
+      )
     )
     expect(berlin.searchParams.get("start_date")).toBe("2024-03-30T23:00:00")
     expect(berlin.searchParams.get("end_date")).toBe("2024-03-31T22:00:00")

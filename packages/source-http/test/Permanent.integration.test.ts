@@ -9,7 +9,7 @@ import { FetchHttpClient } from "effect/http"
 import * as HttpSource from "../src/HttpSource.ts"
 import { minuteRows, sendJson, sensors, serve } from "./SensorsServer.ts"
 
-const day = Partition.make("2024-01-01")
+const day = Partition.makeUnsafe("2024-01-01")
 const range = Partition.range(day)
 const rows = minuteRows(range.start, range.end + 60_000)
 const quick = { retries: 2, backoff: "10 millis", timeout: "2 seconds" } as const

@@ -5,7 +5,7 @@ import fc from "fast-check"
 import * as SensorsJson from "../src/SensorsJson.ts"
 import { minuteRows, type SensorRow } from "./SensorsServer.ts"
 
-const day = Partition.make("2024-01-01")
+const day = Partition.makeUnsafe("2024-01-01")
 const range = Partition.range(day)
 const variables = Signal.defaultVariables
 const all = Signal.knownVariables

@@ -115,7 +115,7 @@ const jobOptions = (flags: Flags, env: NodeJS.ProcessEnv): Jobs.JobOptions => ({
   pipeline: flags.pipeline,
   variables: list(flags.variables, Signal.knownVariables),
   statistics: list(flags.statistics, Signal.statistics),
-  every: flags.every === undefined ? undefined : effectOrUsage(Window.decode(flags.every)),
+  every: flags.every === undefined ? undefined : effectOrUsage(Window.parseLength(flags.every)),
   sourceUrl: flags["source-url"] ?? nonEmpty(env.SOURCE_API_URL)
 })
 
@@ -137,7 +137,7 @@ const enqueue = async (flags: Flags, env: NodeJS.ProcessEnv): Promise<number> =>
   if (from === undefined || to === undefined || (flags.date !== undefined && flags.from !== undefined)) {
     throw new UsageError("enqueue needs --date D, or --from D (and --to D)")
   }
-  const partitions = effectOrUsage(Partition.decodeRange(from, to, flags.timezone ?? "UTC"))
+  const partitions = effectOrUsage(Partition.parseRange(from, to, flags.timezone ?? "UTC"))
   const job = jobOptions(flags, env)
   const result = await Enqueue.enqueueRange({
     ...job,

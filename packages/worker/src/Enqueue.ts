@@ -95,7 +95,7 @@ export const addJobs = async (
 export interface EnqueueOptions extends Jobs.JobOptions, AddOptions {
   /** The target database, which holds the queue too; `DATABASE_URL` when absent. */
   readonly databaseUrl?: string | undefined
-  /** The partitions to run, e.g. from `Partition.decodeRange(from, to)`. */
+  /** The partitions to run, e.g. from `Partition.parseRange(from, to)`. */
   readonly partitions: Iterable<Partition.Partition>
   /** graphile-worker's logger; warnings and errors on stderr by default. */
   readonly logger?: Logger | undefined

@@ -125,7 +125,7 @@ export const parseKey = (
 
 export const partitionOf = (job: PartitionJob): Partition.Partition => ({ day: job.day, timeZone: job.timeZone })
 
-/** The options `Pipeline.run` (and `RunLedger.record`) take for this job. */
+/** The options `Pipeline.run` (and `Pipeline.runRecorded`) take for this job. */
 export const pipelineOptions = (job: PartitionJob): Pipeline.PipelineOptions => ({
   name: job.pipeline,
   variables: job.variables,

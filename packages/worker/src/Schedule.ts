@@ -2,7 +2,7 @@
  * Scheduled runs on graphile-worker's crontab: each tick queues "yesterday plus lookback" as of the
  * tick, and `?fill=` makes up ticks missed while no worker ran.
  */
-import { Partition, Signal, Window } from "@delfos/etl"
+import { Partition, Partitions, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
@@ -91,7 +91,7 @@ export const partitionsFor = (
   lookback: number,
   timeZone: Partition.TimeZone = Partition.utc
 ): Array<Partition.Partition> => {
-  const yesterday = Partition.addDays(Partition.dayOf(tick, timeZone), -1)
+  const yesterday = Partitions.lastCompleteDay(timeZone, tick)
   return Partition.days(Partition.addDays(yesterday, -lookback), yesterday).map((day) => ({ day, timeZone }))
 }
 

@@ -3,7 +3,8 @@
  * partition (HTTP source → Postgres sink, recorded in the ledger). Any number may share one queue.
  */
 import { EventEmitter } from "node:events"
-import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { Ledger, Pipeline, Runner } from "@delfos/etl"
+import { PostgresSink } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -108,7 +109,7 @@ export const runWorker = async (options: WorkerOptions = {}): Promise<WorkerHand
   const logger = options.logger ?? Queue.quietLogger
 
   const utils = await Queue.open(url, logger)
-  const runtime = ManagedRuntime.make(PostgresSink.layer({ url, maxConnections: concurrency + 1 }))
+  const runtime = ManagedRuntime.make(PostgresSink.layerWithLedger({ url, maxConnections: concurrency + 1 }))
   const release = async () => {
     await runtime.dispose()
     await utils.release()
@@ -127,8 +128,9 @@ export const runWorker = async (options: WorkerOptions = {}): Promise<WorkerHand
   const runPartition: Task = async (payload, helpers) => {
     const job = Jobs.decode(payload)
     const report = await runtime.runPromise(
-      RunLedger.record(Jobs.partitionOf(job), Jobs.pipelineOptions(job)).pipe(
-        Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl }))
+      Pipeline.runRecorded(Jobs.partitionOf(job), Jobs.pipelineOptions(job)).pipe(
+        Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl })),
+        Effect.provideService(Runner.Runner, { id: poolId ?? "worker", heartbeatInterval, staleAfter })
       ),
       // graphile-worker aborts this on a shutdown that outlasts `shutdownTimeout`: the run is
       // interrupted, its load rolls back, the ledger says so and the job is retried later.
@@ -153,7 +155,7 @@ export const runWorker = async (options: WorkerOptions = {}): Promise<WorkerHand
           const named = recovered.key === null ? undefined : Jobs.parseKey(recovered.key)
           if (named === undefined) return Effect.void
           return Effect.gen(function* () {
-            const ledger = yield* RunLedger.RunLedger
+            const ledger = yield* Ledger.Ledger
             const runs = yield* ledger.runs(named.pipeline, named.partition)
             const abandoned = runs.filter(
               (run) => run.status === "running" && Date.parse(run.startedAt) >= recovered.lockedAt.getTime()

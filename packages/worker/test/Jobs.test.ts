@@ -4,7 +4,7 @@ import * as Jobs from "../src/Jobs.ts"
 
 describe("Jobs", () => {
   it("a partition's job carries the pipeline's defaults, and survives a trip through JSON", () => {
-    const job = Jobs.make(Partition.make("2024-01-01"))
+    const job = Jobs.make(Partition.makeUnsafe("2024-01-01"))
     expect(job).toEqual({
       pipeline: "default",
       day: "2024-01-01",
@@ -18,7 +18,7 @@ describe("Jobs", () => {
   })
 
   it("the key is pipeline:zone:day, and reads back", () => {
-    const job = Jobs.make(Partition.make("2024-03-10", "America/Sao_Paulo"), { pipeline: "site-7.nightly" })
+    const job = Jobs.make(Partition.makeUnsafe("2024-03-10", "America/Sao_Paulo"), { pipeline: "site-7.nightly" })
     expect(Jobs.key(job)).toBe("site-7.nightly:America/Sao_Paulo:2024-03-10")
     expect(Jobs.parseKey(Jobs.key(job))).toEqual({ pipeline: "site-7.nightly", partition: Jobs.partitionOf(job) })
     expect(Jobs.parseKey("someone-else's-key")).toBeUndefined()
@@ -26,7 +26,7 @@ describe("Jobs", () => {
   })
 
   it("options become the pipeline's options", () => {
-    const job = Jobs.make(Partition.make("2024-01-01"), {
+    const job = Jobs.make(Partition.makeUnsafe("2024-01-01"), {
       pipeline: "all",
       variables: ["ambient_temperature"],
       statistics: ["count"],
@@ -48,8 +48,8 @@ describe("Jobs", () => {
     [{ every: 0 }, 'at ["every"]'],
     [{ sourceUrl: "ftp://fonte/api" }, "http(s) URL"]
   ])("%j is refused before anything is queued", (options, message) => {
-    expect(() => Jobs.make(Partition.make("2024-01-01"), options)).toThrow(Jobs.InvalidJob)
-    expect(() => Jobs.make(Partition.make("2024-01-01"), options)).toThrow(message)
+    expect(() => Jobs.make(Partition.makeUnsafe("2024-01-01"), options)).toThrow(Jobs.InvalidJob)
+    expect(() => Jobs.make(Partition.makeUnsafe("2024-01-01"), options)).toThrow(message)
   })
 
   it("a payload that is not a job is an InvalidJob naming the field", () => {

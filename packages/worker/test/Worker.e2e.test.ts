@@ -38,7 +38,7 @@ const query = async <A>(statement: string, values: ReadonlyArray<unknown> = []):
 
 const days = (from: number, count: number) =>
   Partition.days(Partition.addDays(first, from), Partition.addDays(first, from + count - 1)).map((day) =>
-    Partition.make(day)
+    Partition.makeUnsafe(day)
   )
 
 interface WorkerProcess {
@@ -111,7 +111,7 @@ const targetRows = (day: string) =>
 
 /** What a day must give, computed here from the fonte's own answer (JSON.parse, not the HTTP source's decoder). */
 const expectedRows = async (day: string): Promise<Array<Row>> => {
-  const partition = Partition.make(day)
+  const partition = Partition.makeUnsafe(day)
   const range = Partition.range(partition)
   const next = Partition.addDays(partition.day, 1)
   const response = await fetch(
