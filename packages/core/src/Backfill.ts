@@ -1,8 +1,9 @@
 /**
  * Backfills: run the partitions of a range that need it (missing or failed, by default; `empty`
  * ones only when asked) with bounded concurrency, retrying a failed partition with exponential
- * backoff up to a number of attempts. Every attempt is recorded in the ledger
- * (`Pipeline.runRecorded`), so an interrupted or killed backfill run again does only what is left.
+ * backoff up to a number of attempts. A fleet's partitions run in batches of a day's assets; a
+ * retry runs again only those of a batch that failed. Every attempt is recorded in the ledger
+ * (`Pipeline.runBatchRecorded`), so an interrupted or killed backfill run again does only what is left.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -12,7 +13,7 @@ import type { Ledger, LedgerError } from "./Ledger.ts"
 import type * as Partition from "./Partition.ts"
 import * as Partitions from "./Partitions.ts"
 import * as Pipeline from "./Pipeline.ts"
-import type { RunReport } from "./RunReport.ts"
+import { partitionOf, type RunReport } from "./RunReport.ts"
 import type { Sink } from "./Sink.ts"
 import type { Source } from "./Source.ts"
 
@@ -21,8 +22,10 @@ export interface BackfillOptions extends Pipeline.PipelineOptions {
   readonly only?: ReadonlyArray<Partitions.PartitionStatus> | undefined
   /** Days to run whatever their status (a schedule's lookback for late data). */
   readonly force?: ReadonlyArray<Partition.Day> | undefined
-  /** Partitions run at once; 1 by default. */
+  /** Batches run at once; 1 by default. */
   readonly concurrency?: number | undefined
+  /** Assets of one day run together (see `Pipeline.batches`); 25 by default. */
+  readonly batchSize?: number | undefined
   /** Attempts per partition in this backfill, the first included; 3 by default. */
   readonly maxAttempts?: number | undefined
   /** The wait before the first retry, doubled for each next one; 1 second by default. */
@@ -48,7 +51,7 @@ export const plan = (
     const force = new Set(options.force ?? [])
     return states
       .filter((state) => only.includes(state.status) || force.has(state.day))
-      .map((state) => ({ day: state.day, timeZone: state.timeZone }))
+      .map(({ asset, day, timeZone }) => (asset === undefined ? { day, timeZone } : { day, timeZone, asset }))
   })
 
 /** Runs a backfill, emitting its plan and then each attempt as it ends. */
@@ -58,14 +61,23 @@ export const run = (
 ): Stream.Stream<BackfillEvent, LedgerError, Ledger | Source | Sink> => {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
   const backoff = Duration.toMillis(Duration.fromInputUnsafe(options.backoff ?? "1 second"))
-  const attempts = (partition: Partition.Partition) =>
-    Stream.paginate(1, (attempt: number) =>
+  // A batch's attempt, then another of only its partitions that failed, after the backoff.
+  const attempts = (batch: ReadonlyArray<Partition.Partition>) =>
+    Stream.paginate({ attempt: 1, partitions: batch }, ({ attempt, partitions }) =>
       Effect.gen(function* () {
         if (attempt > 1) yield* Effect.sleep(backoff * 2 ** (attempt - 2))
-        const report = yield* Pipeline.runRecorded(partition, options)
-        const retry = report.status === "failed" && attempt < maxAttempts
-        const event: BackfillEvent = { _tag: "Attempted", report, attempt, final: !retry }
-        return [[event], retry ? Option.some(attempt + 1) : Option.none()] as const
+        const reports = yield* Pipeline.runBatchRecorded(partitions, options)
+        const failed = reports.filter((report) => report.status === "failed").map(partitionOf)
+        const retry = failed.length > 0 && attempt < maxAttempts
+        const events = reports.map(
+          (report): BackfillEvent => ({
+            _tag: "Attempted",
+            report,
+            attempt,
+            final: report.status !== "failed" || !retry
+          })
+        )
+        return [events, retry ? Option.some({ attempt: attempt + 1, partitions: failed }) : Option.none()] as const
       })
     )
   return Stream.unwrap(
@@ -76,7 +88,9 @@ export const run = (
         skipped: partitions.length - selected.length
       }).pipe(
         Stream.concat(
-          Stream.fromIterable(selected).pipe(Stream.flatMap(attempts, { concurrency: options.concurrency ?? 1 }))
+          Stream.fromIterable(Pipeline.batches(selected, options.batchSize)).pipe(
+            Stream.flatMap(attempts, { concurrency: options.concurrency ?? 1 })
+          )
         )
       )
     )

@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { AssetId } from "./Asset.ts"
 import type * as Partition from "./Partition.ts"
 import type { RunReport } from "./RunReport.ts"
 
@@ -19,6 +20,8 @@ export interface Run {
   readonly pipeline: string
   readonly day: Partition.Day
   readonly timeZone: Partition.TimeZone
+  /** The partition's asset; absent for the default series. */
+  readonly asset?: AssetId | undefined
   readonly status: Status
   /** 1 for a partition's first run, then one more for each later run of the same pipeline and partition. */
   readonly attempt: number
@@ -35,10 +38,17 @@ export interface Run {
   readonly runner: string | null
 }
 
-/** Days to look at, both included; every day when absent. */
+/** Days to look at, both included (every day when absent), and the assets (every one when absent). */
 export interface HistoryOptions {
   readonly from?: Partition.Day | undefined
   readonly to?: Partition.Day | undefined
+  readonly assets?: ReadonlyArray<AssetId> | undefined
+}
+
+/** How one run ended, for `finish`. */
+export interface Finished {
+  readonly runId: number
+  readonly report: RunReport
 }
 
 /** The ledger could not be read or written. */
@@ -55,21 +65,22 @@ export class Ledger extends Context.Service<
   Ledger,
   {
     /**
-     * Records a new run of `partition` by `runner` as `running`, numbered after the earlier ones,
-     * its heartbeat now; returns its id.
+     * Records a new run of each of `partitions` by `runner` as `running`, each numbered after the
+     * earlier runs of its partition, its heartbeat now; returns their ids in the same order. Many
+     * at once: a fleet's day is one write, not one per turbine.
      */
     readonly start: (
       pipeline: string,
-      partition: Partition.Partition,
+      partitions: ReadonlyArray<Partition.Partition>,
       runner: string
-    ) => Effect.Effect<number, LedgerError>
-    /** Records that a `running` run's process is alive now. */
-    readonly heartbeat: (runId: number) => Effect.Effect<void, LedgerError>
-    /** Records how a run ended, from the pipeline's report (`succeeded`, `empty` or `failed`, counts, error). */
-    readonly finish: (runId: number, report: RunReport) => Effect.Effect<void, LedgerError>
-    /** Records a run as failed for a reason the pipeline did not report (interrupted, crashed). */
-    readonly fail: (runId: number, error: string) => Effect.Effect<void, LedgerError>
-    /** The latest run of each partition of `pipeline`, by day then time zone. */
+    ) => Effect.Effect<ReadonlyArray<number>, LedgerError>
+    /** Records that the processes of these `running` runs are alive now. */
+    readonly heartbeat: (runIds: ReadonlyArray<number>) => Effect.Effect<void, LedgerError>
+    /** Records how runs ended, from the pipeline's reports (`succeeded`, `empty` or `failed`, counts, error). */
+    readonly finish: (runs: ReadonlyArray<Finished>) => Effect.Effect<void, LedgerError>
+    /** Records runs as failed for a reason the pipeline did not report (interrupted, crashed). */
+    readonly fail: (runIds: ReadonlyArray<number>, error: string) => Effect.Effect<void, LedgerError>
+    /** The latest run of each partition of `pipeline`, by day, time zone, then asset. */
     readonly history: (pipeline: string, options?: HistoryOptions) => Effect.Effect<ReadonlyArray<Run>, LedgerError>
     /** Every run of one partition, first attempt first. */
     readonly runs: (pipeline: string, partition: Partition.Partition) => Effect.Effect<ReadonlyArray<Run>, LedgerError>

@@ -6,57 +6,80 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Ledger, LedgerError, type Run } from "./Ledger.ts"
+import * as Partition from "./Partition.ts"
 import * as Timestamp from "./Timestamp.ts"
 
 /** A memory Ledger. */
 export const make = (): Ledger["Service"] => {
   const runs: Array<Run> = []
-  const key = (run: { pipeline: string; day: string; timeZone: string }) => `${run.pipeline}|${run.timeZone}|${run.day}`
+  const key = (run: { pipeline: string } & Partition.PartitionLike) => `${run.pipeline}|${Partition.key(run)}`
   const now = Effect.map(Clock.currentTimeMillis, Timestamp.format)
-  const update = (operation: string, runId: number, change: (at: string) => Partial<Run>) =>
+  const update = (
+    operation: string,
+    runIds: ReadonlyArray<number>,
+    change: (at: string, runId: number) => Partial<Run>
+  ) =>
     Effect.flatMap(now, (at) => {
-      const index = runs.findIndex((run) => run.id === runId)
-      if (index < 0)
-        return Effect.fail(new LedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
-      runs[index] = { ...runs[index]!, ...change(at) }
+      const indexes = runIds.map((runId) => runs.findIndex((run) => run.id === runId))
+      const missing = runIds.filter((_, i) => indexes[i]! < 0)
+      if (missing.length > 0) {
+        return Effect.fail(
+          new LedgerError({ operation: `${operation} run ${missing.join(", ")}`, reason: "no such run" })
+        )
+      }
+      indexes.forEach((index, i) => {
+        runs[index] = { ...runs[index]!, ...change(at, runIds[i]!) }
+      })
       return Effect.void
     })
   return Ledger.of({
-    start: (pipeline, partition, runner) =>
-      Effect.map(now, (at) => {
-        const previous = runs.filter((run) => key(run) === key({ pipeline, ...partition }))
-        const run: Run = {
-          id: runs.length + 1,
-          pipeline,
-          day: partition.day,
-          timeZone: partition.timeZone,
-          status: "running",
-          attempt: previous.length + 1,
-          samplesRead: null,
-          rowsWritten: null,
-          rowsDeleted: null,
-          startedAt: at,
-          finishedAt: null,
-          heartbeatAt: at,
-          error: null,
-          runner
+    start: (pipeline, partitions, runner) =>
+      Effect.map(now, (at) =>
+        partitions.map((partition) => {
+          const previous = runs.filter((run) => key(run) === key({ pipeline, ...partition }))
+          const run: Run = {
+            id: runs.length + 1,
+            pipeline,
+            day: partition.day,
+            timeZone: partition.timeZone,
+            ...(partition.asset === undefined ? {} : { asset: partition.asset }),
+            status: "running",
+            attempt: previous.length + 1,
+            samplesRead: null,
+            rowsWritten: null,
+            rowsDeleted: null,
+            startedAt: at,
+            finishedAt: null,
+            heartbeatAt: at,
+            error: null,
+            runner
+          }
+          runs.push(run)
+          return run.id
+        })
+      ),
+    heartbeat: (runIds) => update("heartbeat", runIds, (at) => ({ heartbeatAt: at })),
+    finish: (finished) => {
+      const reports = new Map(finished.map(({ report, runId }) => [runId, report]))
+      return update(
+        "finish",
+        finished.map(({ runId }) => runId),
+        (at, runId) => {
+          const report = reports.get(runId)!
+          return {
+            status: report.status,
+            samplesRead: report.samplesRead,
+            rowsWritten: report.rowsWritten,
+            rowsDeleted: report.rowsDeleted,
+            finishedAt: at,
+            heartbeatAt: at,
+            error: report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`
+          }
         }
-        runs.push(run)
-        return run.id
-      }),
-    heartbeat: (runId) => update("heartbeat", runId, (at) => ({ heartbeatAt: at })),
-    finish: (runId, report) =>
-      update("finish", runId, (at) => ({
-        status: report.status,
-        samplesRead: report.samplesRead,
-        rowsWritten: report.rowsWritten,
-        rowsDeleted: report.rowsDeleted,
-        finishedAt: at,
-        heartbeatAt: at,
-        error: report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`
-      })),
-    fail: (runId, error) =>
-      update("fail", runId, (at) => ({ status: "failed", finishedAt: at, heartbeatAt: at, error })),
+      )
+    },
+    fail: (runIds, error) =>
+      update("fail", runIds, (at) => ({ status: "failed", finishedAt: at, heartbeatAt: at, error })),
     history: (pipeline, options = {}) =>
       Effect.sync(() => {
         const latest = new Map<string, Run>()
@@ -64,11 +87,10 @@ export const make = (): Ledger["Service"] => {
           if (run.pipeline !== pipeline) continue
           if (options.from !== undefined && run.day < options.from) continue
           if (options.to !== undefined && run.day > options.to) continue
+          if (options.assets !== undefined && (run.asset === undefined || !options.assets.includes(run.asset))) continue
           latest.set(key(run), run)
         }
-        return [...latest.values()].sort((a, b) =>
-          a.day < b.day ? -1 : a.day > b.day ? 1 : a.timeZone < b.timeZone ? -1 : 1
-        )
+        return [...latest.values()].sort(Partition.compare)
       }),
     runs: (pipeline, partition) => Effect.sync(() => runs.filter((run) => key(run) === key({ pipeline, ...partition })))
   })

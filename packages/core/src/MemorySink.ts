@@ -5,6 +5,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type AssetId, compare as compareAssets } from "./Asset.ts"
 import type { SignalName } from "./Signal.ts"
 import { type LoadRequest, type LoadResult, Sink } from "./Sink.ts"
 import * as TidyRows from "./TidyRows.ts"
@@ -13,52 +14,72 @@ import * as TidyRows from "./TidyRows.ts"
 export class MemorySink extends Context.Service<
   MemorySink,
   {
-    /** Every row held, sorted by timestamp then signal. */
+    /** Every row held, sorted by timestamp, asset, then signal. */
     readonly rows: Effect.Effect<Array<TidyRows.TidyRow>>
   }
 >()("@delfos/etl/MemorySink") {}
 
 /** A memory Sink and the handle to its rows. */
 export const make = (name = "memory"): { readonly sink: Sink["Service"]; readonly memory: MemorySink["Service"] } => {
-  // signal -> window start (epoch ms) -> value
-  let state = new Map<SignalName, Map<number, number>>()
+  // (asset, signal) -> window start (epoch ms) -> value
+  let state = new Map<string, Map<number, number>>()
+  const seriesKey = (asset: AssetId | undefined, signal: SignalName) => `${asset ?? ""}\u0000${signal}`
 
-  const load = (request: LoadRequest): Effect.Effect<LoadResult> =>
+  // Applies a load to `next` (a copy of `state` being built) and says what it did.
+  const apply = (next: Map<string, Map<number, number>>, request: LoadRequest): LoadResult => {
+    const { partition, range, rows, signals } = request
+    const inRange = (t: number) => t >= range.start && t < range.end
+    const owned = signals.map((signal) => seriesKey(partition.asset, signal))
+    const before = owned.map((key) => next.get(key) ?? new Map<number, number>())
+    owned.forEach((key, i) => {
+      next.set(key, new Map([...before[i]!].filter(([t]) => !inRange(t))))
+    })
+    for (let i = 0; i < rows.length; i++) {
+      const key = seriesKey(partition.asset, TidyRows.signalAt(rows, i))
+      let series = next.get(key)
+      if (series === undefined || series === state.get(key)) {
+        series = new Map(series ?? [])
+        next.set(key, series)
+      }
+      series.set(rows.timestamps[i]!, rows.values[i]!)
+    }
+    let rowsDeleted = 0
+    owned.forEach((key, i) => {
+      const after = next.get(key)!
+      for (const [t] of before[i]!) if (inRange(t) && !after.has(t)) rowsDeleted++
+    })
+    return { rowsWritten: rows.length, rowsDeleted }
+  }
+
+  // Build the next state aside, then swap: a load (or a batch of them) is all or nothing.
+  const loadBatch = (requests: ReadonlyArray<LoadRequest>): Effect.Effect<Array<LoadResult>> =>
     Effect.sync(() => {
-      const { range, rows, signals } = request
-      const inRange = (t: number) => t >= range.start && t < range.end
-      // Build the next state aside, then swap: a load is all or nothing.
       const next = new Map(state)
-      for (const signal of signals) {
-        next.set(signal, new Map([...(state.get(signal) ?? [])].filter(([t]) => !inRange(t))))
-      }
-      for (let i = 0; i < rows.length; i++) {
-        const signal = TidyRows.signalAt(rows, i)
-        let series = next.get(signal)
-        if (series === undefined || series === state.get(signal)) {
-          series = new Map(series ?? [])
-          next.set(signal, series)
-        }
-        series.set(rows.timestamps[i]!, rows.values[i]!)
-      }
-      let rowsDeleted = 0
-      for (const signal of signals) {
-        const after = next.get(signal)!
-        for (const [t] of state.get(signal) ?? []) if (inRange(t) && !after.has(t)) rowsDeleted++
-      }
+      const results = requests.map((request) => apply(next, request))
       state = next
-      return { rowsWritten: rows.length, rowsDeleted }
+      return results
     })
 
+  const load = (request: LoadRequest): Effect.Effect<LoadResult> =>
+    Effect.map(loadBatch([request]), (results) => results[0]!)
+
   const rows = Effect.sync(() => {
-    const out: Array<{ timestamp: number; signal: SignalName; value: number }> = []
-    for (const [signal, series] of state)
-      for (const [timestamp, value] of series) out.push({ timestamp, signal, value })
-    out.sort((a, b) => a.timestamp - b.timestamp || (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0))
-    return TidyRows.toArray(TidyRows.fromArray(out))
+    const out: Array<TidyRows.TidyRow> = []
+    for (const [key, series] of state) {
+      const [asset, signal] = key.split("\u0000") as [string, SignalName]
+      const rows = [...series].map(([timestamp, value]) => ({ timestamp, signal, value }))
+      out.push(...TidyRows.toArray(TidyRows.fromArray(rows, asset === "" ? undefined : (asset as AssetId))))
+    }
+    out.sort(
+      (a, b) =>
+        a.timestamp.localeCompare(b.timestamp) ||
+        compareAssets(a.asset, b.asset) ||
+        (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0)
+    )
+    return out
   })
 
-  return { sink: Sink.of({ name, load }), memory: MemorySink.of({ rows }) }
+  return { sink: Sink.of({ name, load, loadBatch }), memory: MemorySink.of({ rows }) }
 }
 
 /** A layer providing a memory `Sink` and its `MemorySink` handle. */

@@ -4,6 +4,7 @@
  */
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import type { AssetId } from "./Asset.ts"
 import * as SampleFrame from "./SampleFrame.ts"
 import type { Variable } from "./Signal.ts"
 import { Source } from "./Source.ts"
@@ -12,22 +13,61 @@ export interface MemorySourceOptions {
   /** Samples per emitted frame; 1,440 (a UTC day of minutes) by default. */
   readonly chunkSize?: number
   readonly name?: string
+  /** With rows: the field naming each row's asset (e.g. `turbine_id`); rows without it are the default series. */
+  readonly assetField?: string
 }
 
-/** A Source that serves `data` (a frame, or rows with ISO/Date/epoch timestamps). */
+type Rows = ReadonlyArray<{ readonly timestamp: string | number | Date; readonly [variable: string]: unknown }>
+
+/**
+ * A Source that serves `data`: a frame, frames (of assets, `SampleFrame.asset`), or rows with
+ * ISO/Date/epoch timestamps (their asset in `assetField`, if any).
+ */
 export const make = (
-  data:
-    | SampleFrame.SampleFrame
-    | ReadonlyArray<{ readonly timestamp: string | number | Date; readonly [variable: string]: unknown }>,
+  data: SampleFrame.SampleFrame | ReadonlyArray<SampleFrame.SampleFrame> | Rows,
   options: MemorySourceOptions = {}
 ): Source["Service"] => {
   const chunkSize = options.chunkSize ?? 1440
-  const frame = Array.isArray(data) ? SampleFrame.fromRows(data, columnNames(data)) : (data as SampleFrame.SampleFrame)
+  const frames = framesOf(data, options.assetField)
   return Source.of({
     name: options.name ?? "memory",
-    extract: ({ range, variables }) =>
-      Stream.suspend(() => Stream.fromIterable(SampleFrame.chunks(select(frame, range, variables), chunkSize)))
+    extract: ({ assets, range, variables }) =>
+      Stream.suspend(() =>
+        Stream.fromIterable(
+          (assets === undefined ? [undefined] : assets).flatMap((asset) =>
+            frames
+              .filter((frame) => frame.asset === asset)
+              .flatMap((frame) => SampleFrame.chunks(select(frame, range, variables), chunkSize))
+          )
+        )
+      )
   })
+}
+
+const isFrame = (data: unknown): data is SampleFrame.SampleFrame =>
+  (data as SampleFrame.SampleFrame).timestamps instanceof Float64Array
+
+const framesOf = (
+  data: SampleFrame.SampleFrame | ReadonlyArray<SampleFrame.SampleFrame> | Rows,
+  assetField: string | undefined
+): Array<SampleFrame.SampleFrame> => {
+  if (isFrame(data)) return [data]
+  const list = data as ReadonlyArray<unknown>
+  if (list.length > 0 && list.every(isFrame)) return list as Array<SampleFrame.SampleFrame>
+  const rows = data as Rows
+  const variables = columnNames(rows).filter((name) => name !== assetField)
+  if (assetField === undefined) return [SampleFrame.fromRows(rows, variables)]
+  const byAsset = new Map<string | undefined, Array<Rows[number]>>()
+  for (const row of rows) {
+    const value = row[assetField]
+    const asset = typeof value === "string" && value !== "" ? value : undefined
+    let group = byAsset.get(asset)
+    if (group === undefined) byAsset.set(asset, (group = []))
+    group.push(row)
+  }
+  return [...byAsset].map(([asset, group]) =>
+    SampleFrame.withAsset(SampleFrame.fromRows(group, variables), asset as AssetId | undefined)
+  )
 }
 
 /** A layer providing a memory `Source`. */
@@ -57,5 +97,5 @@ const select = (
       return [variable, Float64Array.from(positions, (i) => (column === undefined ? Number.NaN : column[i]!))]
     })
   )
-  return SampleFrame.make(timestamps, columns)
+  return SampleFrame.make(timestamps, columns, frame.asset)
 }

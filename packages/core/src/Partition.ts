@@ -1,11 +1,13 @@
 /**
- * A partition is one calendar day in an IANA time zone (UTC by default): the unit the pipeline
- * extracts, transforms and loads atomically. Its instants are the half-open `[D 00:00, D+1 00:00)`.
+ * A partition is one calendar day in an IANA time zone (UTC by default), of one asset (a turbine)
+ * or of the source's default series: the unit the pipeline extracts, transforms and loads
+ * atomically. Its instants are the half-open `[D 00:00, D+1 00:00)`.
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { type AssetId, AssetId as AssetIdSchema, compare as compareAssets } from "./Asset.ts"
 import * as Timestamp from "./Timestamp.ts"
 
 const dayPattern = /^\d{4}-\d{2}-\d{2}$/
@@ -29,12 +31,20 @@ export type TimeZone = typeof TimeZone.Type
 
 export const utc = TimeZone.make("UTC")
 
-/** A day in a time zone. */
+/** A day in a time zone, of one asset, or of the source's default series when `asset` is absent. */
 export const Partition = Schema.Struct({
   day: Day,
-  timeZone: TimeZone
+  timeZone: TimeZone,
+  asset: Schema.optionalKey(AssetIdSchema)
 })
 export type Partition = typeof Partition.Type
+
+/** Anything that names a partition: a partition, a run, a report, a state. */
+export interface PartitionLike {
+  readonly day: Day
+  readonly timeZone: TimeZone
+  readonly asset?: AssetId | undefined
+}
 
 /** A half-open interval of instants `[start, end)`, in epoch milliseconds. */
 export const TimeRange = Schema.Struct({
@@ -65,9 +75,38 @@ export const parse = (day: string, timeZone: string = "UTC"): Effect.Effect<Part
   return Effect.succeed({ day: day as Day, timeZone: timeZone as TimeZone })
 }
 
-/** Builds a partition, throwing on an invalid day or zone (for literals in code and tests); `parse` fails typed. */
-export const makeUnsafe = (day: string, timeZone: string = "UTC"): Partition =>
-  Partition.make({ day: Day.make(day), timeZone: TimeZone.make(timeZone) })
+/** Builds a partition, throwing on an invalid day, zone or asset (for literals in code and tests); `parse` fails typed. */
+export const makeUnsafe = (day: string, timeZone: string = "UTC", asset?: string): Partition =>
+  Partition.make({
+    day: Day.make(day),
+    timeZone: TimeZone.make(timeZone),
+    ...(asset === undefined ? {} : { asset: AssetIdSchema.make(asset) })
+  })
+
+/** The partitions of `partitions`' days for each of `assets` (day by day, assets in the order given); unchanged without assets. */
+export const forAssets = (
+  partitions: ReadonlyArray<Partition>,
+  assets: ReadonlyArray<AssetId> | undefined
+): Array<Partition> =>
+  assets === undefined || assets.length === 0
+    ? partitions.map(({ day, timeZone }) => ({ day, timeZone }))
+    : partitions.flatMap(({ day, timeZone }) => assets.map((asset) => ({ day, timeZone, asset })))
+
+/** A partition's identity as one string, for maps and sets: `UTC|2024-01-01|WTG01`. */
+export const key = (partition: PartitionLike): string =>
+  `${partition.timeZone}|${partition.day}|${partition.asset ?? ""}`
+
+/** Orders partitions by day, then time zone, then asset (numbers in asset ids read as numbers). */
+export const compare = (a: PartitionLike, b: PartitionLike): number =>
+  a.day < b.day
+    ? -1
+    : a.day > b.day
+      ? 1
+      : a.timeZone < b.timeZone
+        ? -1
+        : a.timeZone > b.timeZone
+          ? 1
+          : compareAssets(a.asset, b.asset)
 
 const dayToUtcMillis = (day: Day): number => Timestamp.parse(day)
 
@@ -111,7 +150,7 @@ const startOfLocalDay = (utcMidnight: number, timeZone: TimeZone): number => {
 }
 
 /** The instants of a partition, `[D 00:00, D+1 00:00)` in its time zone. */
-export const range = (partition: Partition): TimeRange => {
+export const range = (partition: PartitionLike): TimeRange => {
   // In milliseconds, not days: the day after 9999-12-31 has no `Day`, but its midnight is the end.
   const midnight = dayToUtcMillis(partition.day)
   return {
@@ -120,9 +159,9 @@ export const range = (partition: Partition): TimeRange => {
   }
 }
 
-/** `2024-01-01` or `2024-01-01 (America/Sao_Paulo)`. */
-export const format = (partition: Partition): string =>
-  partition.timeZone === "UTC" ? partition.day : `${partition.day} (${partition.timeZone})`
+/** `2024-01-01`, `2024-01-01 (America/Sao_Paulo)`, `2024-01-01 WTG07`. */
+export const format = (partition: PartitionLike): string =>
+  `${partition.day}${partition.timeZone === "UTC" ? "" : ` (${partition.timeZone})`}${partition.asset === undefined ? "" : ` ${partition.asset}`}`
 
 /** The day that contains `instant` (epoch milliseconds) in `timeZone`. */
 export const dayOf = (instant: number, timeZone: TimeZone = utc): Day => {

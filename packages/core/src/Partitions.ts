@@ -5,6 +5,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type { AssetId } from "./Asset.ts"
 import { isAbandoned, Ledger, type LedgerError, type Run } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
 import { Runner } from "./Runner.ts"
@@ -13,16 +14,19 @@ export type PartitionStatus = "missing" | "running" | "succeeded" | "empty" | "f
 
 export const statuses: ReadonlyArray<PartitionStatus> = ["missing", "running", "succeeded", "empty", "failed"]
 
-/** A pipeline as orchestration sees it: a name, its first day, its time zone. */
+/** A pipeline as orchestration sees it: a name, its first day, its time zone, its assets (a fleet) if any. */
 export interface Definition {
   readonly name: string
   readonly startDay: Partition.Day
   readonly timeZone: Partition.TimeZone
+  /** The turbines it runs, each day one partition per asset; the default series alone when absent. */
+  readonly assets?: ReadonlyArray<AssetId> | undefined
 }
 
 export interface PartitionState {
   readonly day: Partition.Day
   readonly timeZone: Partition.TimeZone
+  readonly asset?: AssetId | undefined
   /** The latest run's status; a `running` run whose heartbeat went stale is `failed` (abandoned). */
   readonly status: PartitionStatus
   /** Runs so far (0 when missing). */
@@ -41,10 +45,13 @@ export const lastCompleteDay = (timeZone: Partition.TimeZone, now: number): Part
 
 /** The partitions of a pipeline that are due at `now` (epoch ms): its start day to yesterday, both included. */
 export const due = (definition: Definition, now: number): Array<Partition.Partition> =>
-  Partition.days(definition.startDay, lastCompleteDay(definition.timeZone, now)).map((day) => ({
-    day,
-    timeZone: definition.timeZone
-  }))
+  Partition.forAssets(
+    Partition.days(definition.startDay, lastCompleteDay(definition.timeZone, now)).map((day) => ({
+      day,
+      timeZone: definition.timeZone
+    })),
+    definition.assets
+  )
 
 const stateOf = (
   partition: Partition.Partition,
@@ -95,11 +102,9 @@ export const states = (
     const { staleAfter } = yield* Runner
     const days = partitions.map((partition) => partition.day).sort()
     const runs = yield* ledger.history(pipeline, { from: days[0], to: days[days.length - 1] })
-    const latest = new Map(runs.map((run) => [`${run.timeZone}|${run.day}`, run]))
+    const latest = new Map(runs.map((run) => [Partition.key(run), run]))
     const now = yield* Clock.currentTimeMillis
-    return partitions.map((partition) =>
-      stateOf(partition, latest.get(`${partition.timeZone}|${partition.day}`), now, staleAfter)
-    )
+    return partitions.map((partition) => stateOf(partition, latest.get(Partition.key(partition)), now, staleAfter))
   })
 
 /** How many partitions are in each status. */

@@ -1,7 +1,8 @@
 /**
  * The pipeline: Extract (a `Source`'s stream of frames) → Transform (`Resample`, then `Unpivot`)
- * → Load (a `Sink`), for one partition or a range of them with bounded concurrency, and recorded
- * in a `Ledger` (`runRecorded`).
+ * → Load (a `Sink`), for one partition, a batch (one day of several assets, extracted and loaded
+ * together), or a range of them with bounded concurrency, and recorded in a `Ledger`
+ * (`runRecorded`, `runBatchRecorded`).
  *
  * A partition is read to the end before anything is loaded, and loaded in one atomic call, so a
  * failure anywhere leaves the sink as it was. A partition without a single sample is `empty` and
@@ -17,10 +18,11 @@ import { Ledger, type LedgerError } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
 import * as Resample from "./Resample.ts"
 import { Runner } from "./Runner.ts"
-import type { RunError, RunReport } from "./RunReport.ts"
+import { partitionOf, type RunError, type RunReport, type RunTimings } from "./RunReport.ts"
 import { defaultStatistics, defaultVariables, type Statistic, type Variable } from "./Signal.ts"
-import { Sink, type SinkError } from "./Sink.ts"
+import { type LoadRequest, type LoadResult, Sink, type SinkError } from "./Sink.ts"
 import { Source, type SourceError } from "./Source.ts"
+import type * as TidyRows from "./TidyRows.ts"
 import * as Timestamp from "./Timestamp.ts"
 import * as Unpivot from "./Unpivot.ts"
 import * as Window from "./Window.ts"
@@ -54,51 +56,166 @@ const settings = (options: PipelineOptions) => ({
   every: options.every ?? Window.defaultWindowLength
 })
 
+/** A batch the pipeline cannot run: partitions of different days, or a default series mixed with assets. */
+const checkBatch = (partitions: ReadonlyArray<Partition.Partition>): void => {
+  const [first, ...rest] = partitions
+  if (first === undefined) throw new RangeError("Pipeline: a batch has at least one partition")
+  const assets = new Set<string | undefined>([first.asset])
+  for (const partition of rest) {
+    if (partition.day !== first.day || partition.timeZone !== first.timeZone) {
+      throw new RangeError(`Pipeline: a batch is one day; ${Partition.format(partition)} is not ${first.day}`)
+    }
+    if (partition.asset === undefined || first.asset === undefined) {
+      throw new RangeError("Pipeline: a batch of several partitions is of several assets, not the default series")
+    }
+    if (assets.has(partition.asset)) throw new RangeError(`Pipeline: ${partition.asset} twice in one batch`)
+    assets.add(partition.asset)
+  }
+}
+
+/** One partition of a batch, extracted and transformed, before its load. */
+interface Transformed {
+  readonly partition: Partition.Partition
+  readonly windows: Resample.Windows
+  readonly rows: TidyRows.TidyRows
+  /** Not a single sample of the partition came: nothing is loaded unless `allowEmpty`. */
+  readonly empty: boolean
+}
+
+/**
+ * Extract and Transform of a batch: one extract for the day's assets (or the default series),
+ * every frame resampled as it arrives into its asset's windows, then each partition unpivoted.
+ */
+const transform = (partitions: ReadonlyArray<Partition.Partition>, options: PipelineOptions) =>
+  Effect.gen(function* () {
+    checkBatch(partitions)
+    const { every, statistics, variables } = settings(options)
+    const source = yield* Source
+    const { day, timeZone } = partitions[0]!
+    const range = Partition.range({ day, timeZone })
+    const assets = partitions.flatMap((partition) => (partition.asset === undefined ? [] : [partition.asset]))
+    const fleet = Resample.makeFleet({ range, variables, statistics, every })
+    const t0 = yield* Clock.currentTimeNanos
+    yield* source
+      .extract({ partition: { day, timeZone }, range, variables, ...(assets.length === 0 ? {} : { assets }) })
+      .pipe(Stream.runForEach((frame) => Effect.sync(() => fleet.add(frame))))
+    const t1 = yield* Clock.currentTimeNanos
+    const transformed = partitions.map((partition): Transformed => {
+      const windows = fleet.result(partition.asset)
+      return { partition, windows, rows: Unpivot.unpivot(windows), empty: windows.samples === 0 }
+    })
+    const t2 = yield* Clock.currentTimeNanos
+    return { transformed, range, extractMs: millis(t0, t1), transformMs: millis(t1, t2) }
+  })
+
+const millis = (from: bigint, to: bigint) => Number(to - from) / 1e6
+
+const loadRequest = (name: string, range: Partition.TimeRange, item: Transformed): LoadRequest => ({
+  pipeline: name,
+  partition: item.partition,
+  range,
+  signals: Unpivot.signalsOf(item.windows),
+  rows: item.rows
+})
+
+const noLoad: LoadResult = { rowsWritten: 0, rowsDeleted: 0 }
+
+/**
+ * Loads a batch's partitions: with the sink's `loadBatch` in one go when it has one, each with
+ * `load` otherwise. A batch load refused for its data is loaded again partition by partition, so
+ * one bad partition fails alone; an unreachable sink fails them all.
+ */
+const loadAll = (
+  requests: ReadonlyArray<LoadRequest>
+): Effect.Effect<Array<Result.Result<LoadResult, SinkError>>, never, Sink> =>
+  Effect.gen(function* () {
+    const sink = yield* Sink
+    const each = Effect.forEach(requests, (request) => Effect.result(sink.load(request)))
+    if (sink.loadBatch === undefined || requests.length < 2) return yield* each
+    const batch = yield* Effect.result(sink.loadBatch(requests))
+    if (Result.isSuccess(batch)) return batch.success.map((result) => Result.succeed(result))
+    if (batch.failure._tag === "SinkUnavailable") return requests.map(() => Result.fail(batch.failure))
+    return yield* each
+  })
+
+const report = (
+  item: Transformed,
+  name: string,
+  startedAt: number,
+  finishedAt: number,
+  loaded: LoadResult,
+  timings: RunTimings
+): RunReport => ({
+  pipeline: name,
+  day: item.partition.day,
+  timeZone: item.partition.timeZone,
+  ...(item.partition.asset === undefined ? {} : { asset: item.partition.asset }),
+  status: item.empty ? "empty" : "succeeded",
+  samplesRead: item.windows.samples + item.windows.ignored,
+  samplesIgnored: item.windows.ignored,
+  duplicates: item.windows.duplicates,
+  windows: item.windows.windowsWithData,
+  rowsWritten: loaded.rowsWritten,
+  rowsDeleted: loaded.rowsDeleted,
+  startedAt: Timestamp.format(startedAt),
+  durationMs: finishedAt - startedAt,
+  timings
+})
+
 /**
  * Runs one partition; fails with the source's or the sink's error. Its report is `succeeded`, or
  * `empty` when the source had no sample in the partition (see `allowEmpty`).
  */
 export const run = Effect.fn("Pipeline.run")(function* (partition: Partition.Partition, options: PipelineOptions = {}) {
-  const { every, name, statistics, variables } = settings(options)
-  const source = yield* Source
+  const { name } = settings(options)
   const sink = yield* Sink
   const startedAt = yield* Clock.currentTimeMillis
-  const t0 = yield* Clock.currentTimeNanos
-  const range = Partition.range(partition)
-  const resampler = Resample.make({ range, variables, statistics, every })
-  yield* source
-    .extract({ partition, range, variables })
-    .pipe(Stream.runForEach((frame) => Effect.sync(() => resampler.add(frame))))
-  const t1 = yield* Clock.currentTimeNanos
-  const windows = resampler.result()
-  const rows = Unpivot.unpivot(windows)
+  const { extractMs, range, transformMs, transformed } = yield* transform([partition], options)
+  const item = transformed[0]!
   const t2 = yield* Clock.currentTimeNanos
   // No sample at all is what a source answering `[]` looks like: keep what the partition has.
-  const empty = windows.samples === 0
-  const loaded =
-    empty && options.allowEmpty !== true
-      ? { rowsWritten: 0, rowsDeleted: 0 }
-      : yield* sink.load({ pipeline: name, partition, range, signals: Unpivot.signalsOf(windows), rows })
-  const t3 = yield* Clock.currentTimeNanos
-  const finishedAt = yield* Clock.currentTimeMillis
-  const millis = (from: bigint, to: bigint) => Number(to - from) / 1e6
-  const report: RunReport = {
-    pipeline: name,
-    day: partition.day,
-    timeZone: partition.timeZone,
-    status: empty ? "empty" : "succeeded",
-    samplesRead: windows.samples + windows.ignored,
-    samplesIgnored: windows.ignored,
-    duplicates: windows.duplicates,
-    windows: windows.windowsWithData,
-    rowsWritten: loaded.rowsWritten,
-    rowsDeleted: loaded.rowsDeleted,
-    startedAt: Timestamp.format(startedAt),
-    durationMs: finishedAt - startedAt,
-    timings: { extractMs: millis(t0, t1), transformMs: millis(t1, t2), loadMs: millis(t2, t3) }
-  }
-  return report
+  const loaded = item.empty && options.allowEmpty !== true ? noLoad : yield* sink.load(loadRequest(name, range, item))
+  const loadMs = millis(t2, yield* Clock.currentTimeNanos)
+  return report(item, name, startedAt, yield* Clock.currentTimeMillis, loaded, { extractMs, transformMs, loadMs })
 })
+
+/**
+ * Runs a batch: partitions of one day, either the default series alone or several assets of it,
+ * extracted together and loaded together (see `loadAll`). Never fails: each partition's report
+ * says how it went (`succeeded`, `empty`, or `failed` with its error). Interruption still
+ * interrupts.
+ */
+export const runBatch = (
+  partitions: ReadonlyArray<Partition.Partition>,
+  options: PipelineOptions = {}
+): Effect.Effect<Array<RunReport>, never, Source | Sink> =>
+  Effect.gen(function* () {
+    const { name } = settings(options)
+    const startedAt = yield* Clock.currentTimeMillis
+    const failAll = (error: RunError) =>
+      Effect.map(Clock.currentTimeMillis, (finishedAt) =>
+        partitions.map((partition) => failedReport(partition, name, startedAt, finishedAt, error))
+      )
+    return yield* Effect.gen(function* () {
+      const { extractMs, range, transformMs, transformed } = yield* transform(partitions, options)
+      const toLoad = transformed.filter((item) => !item.empty || options.allowEmpty === true)
+      const t2 = yield* Clock.currentTimeNanos
+      const outcomes = yield* loadAll(toLoad.map((item) => loadRequest(name, range, item)))
+      const loadMs = millis(t2, yield* Clock.currentTimeNanos)
+      const finishedAt = yield* Clock.currentTimeMillis
+      const byPartition = new Map(toLoad.map((item, i) => [item.partition, outcomes[i]!]))
+      return transformed.map((item) => {
+        const outcome = byPartition.get(item.partition) ?? Result.succeed(noLoad)
+        return Result.isSuccess(outcome)
+          ? report(item, name, startedAt, finishedAt, outcome.success, { extractMs, transformMs, loadMs })
+          : failedReport(item.partition, name, startedAt, finishedAt, errorOf(Cause.fail(outcome.failure)))
+      })
+    }).pipe(
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : failAll(errorOf(cause))
+      )
+    )
+  })
 
 /**
  * Runs one partition and reports a failure instead of failing: the report's `status` is
@@ -108,24 +225,18 @@ export const runReporting = (
   partition: Partition.Partition,
   options: PipelineOptions = {}
 ): Effect.Effect<RunReport, never, Source | Sink> =>
-  Effect.gen(function* () {
-    const startedAt = yield* Clock.currentTimeMillis
-    return yield* run(partition, options).pipe(
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause)
-          ? Effect.failCause(cause as Cause.Cause<never>)
-          : Effect.map(Clock.currentTimeMillis, (finishedAt) =>
-              failedReport(partition, settings(options).name, startedAt, finishedAt, errorOf(cause))
-            )
-      )
-    )
-  })
+  Effect.map(runBatch([partition], options), (reports) => reports[0]!)
 
-const errorOf = (cause: Cause.Cause<PipelineError>): RunError => {
+const errorOf = (cause: Cause.Cause<unknown>): RunError => {
   const error = Cause.findErrorOption(cause)
-  return error._tag === "Some"
-    ? { tag: error.value._tag, message: error.value.message }
-    : { tag: "Defect", message: Cause.pretty(cause).split("\n")[0] ?? "unexpected failure" }
+  if (error._tag === "Some") {
+    const value = error.value as { readonly _tag?: unknown; readonly message?: unknown }
+    return {
+      tag: typeof value._tag === "string" ? value._tag : "Error",
+      message: typeof value.message === "string" ? value.message : String(value)
+    }
+  }
+  return { tag: "Defect", message: Cause.pretty(cause).split("\n")[0] ?? "unexpected failure" }
 }
 
 const failedReport = (
@@ -138,6 +249,7 @@ const failedReport = (
   pipeline,
   day: partition.day,
   timeZone: partition.timeZone,
+  ...(partition.asset === undefined ? {} : { asset: partition.asset }),
   status: "failed",
   samplesRead: 0,
   samplesIgnored: 0,
@@ -156,61 +268,112 @@ const ledgerRetry = { schedule: Schedule.exponential("100 millis"), times: 4 }
 const ledgerErrorOf = (error: LedgerError): RunError => ({ tag: error._tag, message: error.message })
 
 /**
- * Runs one partition with `runReporting` and records it in the `Ledger`: `running` before (by the
- * `Runner` in context), a heartbeat every `heartbeatInterval` while it runs, then the report's
- * outcome; an interrupted run is recorded as failed. Never fails: a ledger that cannot record the
- * start (after retries) makes the partition `failed` without running it; one that cannot record
- * the end leaves the outcome as it is and says so in `ledgerError`. Returns the report.
+ * Runs a batch with `runBatch` and records it in the `Ledger`: each partition `running` before
+ * (by the `Runner` in context, in one ledger write), a heartbeat every `heartbeatInterval` while it
+ * runs, then the reports' outcomes; an interrupted batch is recorded as failed. Never fails: a
+ * ledger that cannot record the start (after retries) makes the partitions `failed` without
+ * running them; one that cannot record the end leaves the outcomes as they are and says so in
+ * `ledgerError`.
  */
-export const runRecorded = (
-  partition: Partition.Partition,
+export const runBatchRecorded = (
+  partitions: ReadonlyArray<Partition.Partition>,
   options: PipelineOptions = {}
-): Effect.Effect<RunReport, never, Ledger | Source | Sink> =>
+): Effect.Effect<Array<RunReport>, never, Ledger | Source | Sink> =>
   Effect.gen(function* () {
     const ledger = yield* Ledger
     const runner = yield* Runner
     const name = settings(options).name
     const startedAt = yield* Clock.currentTimeMillis
-    const started = yield* Effect.result(Effect.retry(ledger.start(name, partition, runner.id), ledgerRetry))
+    const started = yield* Effect.result(Effect.retry(ledger.start(name, partitions, runner.id), ledgerRetry))
     if (Result.isFailure(started)) {
       const finishedAt = yield* Clock.currentTimeMillis
-      return failedReport(partition, name, startedAt, finishedAt, ledgerErrorOf(started.failure))
+      const error = ledgerErrorOf(started.failure)
+      return partitions.map((partition) => failedReport(partition, name, startedAt, finishedAt, error))
     }
-    const runId = started.success
+    const runIds = started.success
     // A failed heartbeat is only a late one: the next may get through, and the run goes on regardless.
     const heartbeat = Effect.sleep(runner.heartbeatInterval).pipe(
-      Effect.andThen(Effect.ignore(ledger.heartbeat(runId))),
+      Effect.andThen(Effect.ignore(ledger.heartbeat(runIds))),
       Effect.forever
     )
-    const report = yield* Effect.scoped(
+    const reports = yield* Effect.scoped(
       Effect.gen(function* () {
         yield* Effect.forkScoped(heartbeat)
-        return yield* runReporting(partition, options)
+        return yield* runBatch(partitions, options)
       })
-    ).pipe(Effect.onInterrupt(() => Effect.ignore(Effect.retry(ledger.fail(runId, "interrupted"), { times: 2 }))))
-    const finished = yield* Effect.result(Effect.retry(ledger.finish(runId, report), ledgerRetry))
-    return Result.isFailure(finished) ? { ...report, ledgerError: ledgerErrorOf(finished.failure) } : report
-  }).pipe(Effect.withSpan("Pipeline.runRecorded"))
+    ).pipe(Effect.onInterrupt(() => Effect.ignore(Effect.retry(ledger.fail(runIds, "interrupted"), { times: 2 }))))
+    const finished = yield* Effect.result(
+      Effect.retry(ledger.finish(reports.map((report, i) => ({ runId: runIds[i]!, report }))), ledgerRetry)
+    )
+    return Result.isFailure(finished)
+      ? reports.map((report) => ({ ...report, ledgerError: ledgerErrorOf(finished.failure) }))
+      : reports
+  }).pipe(Effect.withSpan("Pipeline.runBatchRecorded"))
+
+/** `runBatchRecorded` of one partition. */
+export const runRecorded = (
+  partition: Partition.Partition,
+  options: PipelineOptions = {}
+): Effect.Effect<RunReport, never, Ledger | Source | Sink> =>
+  Effect.map(runBatchRecorded([partition], options), (reports) => reports[0]!)
 
 export interface RangeOptions extends PipelineOptions {
-  /** Partitions run at once; 1 by default. */
+  /** Batches run at once; 1 by default. */
   readonly concurrency?: number | undefined
+  /**
+   * Assets of one day extracted and loaded together; 25 by default. With `concurrency`, it bounds
+   * what is in memory at once, whatever the fleet's size. Partitions of the default series run one by one.
+   */
+  readonly batchSize?: number | undefined
+}
+
+/** Assets of one day run together unless told otherwise. */
+export const defaultBatchSize = 25
+
+/**
+ * Cuts partitions into the batches the pipeline runs: partitions of one day and time zone, up to
+ * `batchSize` assets each, in the order the partitions come; a partition of the default series
+ * is a batch of its own.
+ */
+export const batches = (
+  partitions: Iterable<Partition.Partition>,
+  batchSize: number = defaultBatchSize
+): Array<Array<Partition.Partition>> => {
+  const size = Math.max(1, Math.floor(batchSize))
+  const out: Array<Array<Partition.Partition>> = []
+  const open = new Map<string, Array<Partition.Partition>>()
+  for (const partition of partitions) {
+    if (partition.asset === undefined) {
+      out.push([partition])
+      continue
+    }
+    const day = `${partition.timeZone}|${partition.day}`
+    let batch = open.get(day)
+    if (batch === undefined || batch.length >= size || batch.some((other) => other.asset === partition.asset)) {
+      batch = []
+      open.set(day, batch)
+      out.push(batch)
+    }
+    batch.push(partition)
+  }
+  return out
 }
 
 /**
- * Runs partitions with bounded concurrency, emitting each one's report (succeeded, empty or
- * failed) as it finishes; one failing partition does not stop the others. Not recorded: see
- * `Backfill.run` for that.
+ * Runs partitions in batches (see `batches`) with bounded concurrency, emitting each partition's
+ * report (succeeded, empty or failed) as its batch finishes; one failing partition does not stop
+ * the others. Not recorded: see `Backfill.run` for that.
  */
 export const runRange = (
   partitions: Iterable<Partition.Partition>,
   options: RangeOptions = {}
 ): Stream.Stream<RunReport, never, Source | Sink> =>
-  Stream.fromIterable(partitions).pipe(
-    Stream.mapEffect((partition) => runReporting(partition, options), {
+  Stream.fromIterable(batches(partitions, options.batchSize)).pipe(
+    Stream.mapEffect((batch) => runBatch(batch, options), {
       concurrency: options.concurrency ?? 1,
       unordered: true
-    })
+    }),
+    Stream.flatMap(Stream.fromIterable)
   )
 
 /** Runs partitions like `runRange` and collects the reports in partition order. */
@@ -219,14 +382,9 @@ export const runAll = (
   options: RangeOptions = {}
 ): Effect.Effect<Array<RunReport>, never, Source | Sink> => {
   const list = [...partitions]
-  const order = new Map(list.map((partition, index) => [Partition.format(partition), index]))
+  const order = new Map(list.map((partition, index) => [Partition.key(partition), index]))
+  const position = (report: RunReport) => order.get(Partition.key(partitionOf(report)))!
   return Stream.runCollect(runRange(list, options)).pipe(
-    Effect.map((reports) =>
-      [...reports].sort(
-        (a, b) =>
-          order.get(Partition.format({ day: a.day, timeZone: a.timeZone }))! -
-          order.get(Partition.format({ day: b.day, timeZone: b.timeZone }))!
-      )
-    )
+    Effect.map((reports) => [...reports].sort((a, b) => position(a) - position(b)))
   )
 }

@@ -7,6 +7,7 @@
  * cancel catastrophically (values near 1e9 with a spread of 1e-3 keep ~1e-15 relative accuracy,
  * where a plain sum of squares loses every digit and pandas' running variance keeps ~1e-4).
  */
+import type { AssetId } from "./Asset.ts"
 import type { TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
 import { defaultStatistics, type SignalName, type Statistic, signalName, type Variable } from "./Signal.ts"
@@ -15,6 +16,8 @@ import * as Window from "./Window.ts"
 export interface ResampleOptions {
   /** The partition's instants; samples outside are ignored. */
   readonly range: TimeRange
+  /** The asset whose samples these are, carried into the result; none for the default series. */
+  readonly asset?: AssetId | undefined
   /** The variables to aggregate; a variable a frame lacks is missing in that frame. */
   readonly variables: ReadonlyArray<Variable>
   /** The window length; ten minutes by default. */
@@ -43,6 +46,8 @@ export interface Series {
 
 /** The result of resampling one partition. */
 export interface Windows {
+  /** The partition's asset, when it has one. */
+  readonly asset?: AssetId | undefined
   readonly grid: Window.WindowGrid
   readonly variables: ReadonlyArray<Variable>
   readonly statistics: ReadonlyArray<Statistic>
@@ -110,6 +115,7 @@ let segmentScratch = { window: new Int32Array(0), end: new Int32Array(0) }
  * (up to the last bits of mean and std, whose shift is the first value a window sees).
  */
 export class Resampler {
+  readonly asset: AssetId | undefined
   readonly grid: Window.WindowGrid
   readonly variables: ReadonlyArray<Variable>
   readonly statistics: ReadonlyArray<Statistic>
@@ -126,6 +132,7 @@ export class Resampler {
   private readonly timestampChunks: Array<Float64Array> = []
 
   constructor(options: ResampleOptions) {
+    this.asset = options.asset
     this.grid = Window.grid(options.range, options.every ?? Window.defaultWindowLength)
     const shape = shapeOf(options.variables, options.statistics ?? defaultStatistics)
     this.variables = shape.variables
@@ -252,6 +259,7 @@ export class Resampler {
     let windowsWithData = 0
     for (let w = 0; w < windows; w++) windowsWithData += hasData[w]!
     this.finished = {
+      ...(this.asset === undefined ? {} : { asset: this.asset }),
       grid: this.grid,
       variables: this.variables,
       statistics: this.statistics,
@@ -357,3 +365,45 @@ export const resample = (input: SampleFrame | Iterable<SampleFrame>, options: Re
 
 const isFrame = (input: SampleFrame | Iterable<SampleFrame>): input is SampleFrame =>
   (input as SampleFrame).timestamps instanceof Float64Array
+
+/**
+ * A resampler for one day of several assets: frames of any asset, in any order and chunking, each
+ * go to their asset's `Resampler`. `result(asset)` gives an asset's windows (all empty for an asset
+ * that sent nothing). Memory grows with the assets seen, so a pipeline gives it a batch of them.
+ */
+export class Fleet {
+  private readonly options: Omit<ResampleOptions, "asset">
+  private readonly resamplers = new Map<AssetId | undefined, Resampler>()
+
+  constructor(options: Omit<ResampleOptions, "asset">) {
+    this.options = options
+  }
+
+  /** Adds a chunk of one asset's samples (the frame's `asset`). */
+  add(frame: SampleFrame): this {
+    this.resamplerOf(frame.asset).add(frame)
+    return this
+  }
+
+  /** The assets that sent at least one frame, in the order they came. */
+  assets(): Array<AssetId | undefined> {
+    return [...this.resamplers.keys()]
+  }
+
+  /** The windows of `asset` (of the default series when `undefined`). */
+  result(asset: AssetId | undefined): Windows {
+    return this.resamplerOf(asset).result()
+  }
+
+  private resamplerOf(asset: AssetId | undefined): Resampler {
+    let resampler = this.resamplers.get(asset)
+    if (resampler === undefined) {
+      resampler = new Resampler({ ...this.options, asset })
+      this.resamplers.set(asset, resampler)
+    }
+    return resampler
+  }
+}
+
+/** A fleet resampler to feed chunk by chunk. */
+export const makeFleet = (options: Omit<ResampleOptions, "asset">): Fleet => new Fleet(options)

@@ -3,7 +3,8 @@
  * the error when it failed. The CLI prints it, a ledger stores it.
  */
 import * as Schema from "effect/Schema"
-import { Day, TimeZone } from "./Partition.ts"
+import { AssetId } from "./Asset.ts"
+import { Day, type Partition, TimeZone } from "./Partition.ts"
 import { IsoTimestamp } from "./Sample.ts"
 
 /**
@@ -34,6 +35,8 @@ export const RunReport = Schema.Struct({
   pipeline: Schema.String,
   day: Day,
   timeZone: TimeZone,
+  /** The partition's asset, when it has one. */
+  asset: Schema.optionalKey(AssetId),
   status: RunStatus,
   /** Samples the source delivered, inside the partition or not. */
   samplesRead: Count,
@@ -57,3 +60,10 @@ export const RunReport = Schema.Struct({
   ledgerError: Schema.optionalKey(RunError)
 })
 export type RunReport = typeof RunReport.Type
+
+/** The partition a report is about. */
+export const partitionOf = (report: RunReport): Partition => ({
+  day: report.day,
+  timeZone: report.timeZone,
+  ...(report.asset === undefined ? {} : { asset: report.asset })
+})

@@ -3,12 +3,15 @@
  * milliseconds and one `Float64Array` per variable, `NaN` for a missing value. Chunks of a stream
  * are frames; nothing per sample is allocated once data is in this form.
  */
+import type { AssetId } from "./Asset.ts"
 import type { SampleRow } from "./Sample.ts"
 import type { Variable } from "./Signal.ts"
 import * as Timestamp from "./Timestamp.ts"
 
 export interface SampleFrame {
   readonly length: number
+  /** The asset (turbine) all of the frame's samples belong to; absent for the source's default series. */
+  readonly asset?: AssetId | undefined
   /** Epoch milliseconds, in any order. */
   readonly timestamps: Float64Array
   /** One column per variable, as long as `timestamps`; `NaN` marks a missing value. */
@@ -16,7 +19,11 @@ export interface SampleFrame {
 }
 
 /** Builds a frame from columns, checking that every column is as long as the timestamps. */
-export const make = (timestamps: Float64Array, columns: { readonly [variable: string]: Float64Array }): SampleFrame => {
+export const make = (
+  timestamps: Float64Array,
+  columns: { readonly [variable: string]: Float64Array },
+  asset?: AssetId | undefined
+): SampleFrame => {
   for (const [variable, column] of Object.entries(columns)) {
     if (column.length !== timestamps.length) {
       throw new RangeError(
@@ -24,8 +31,14 @@ export const make = (timestamps: Float64Array, columns: { readonly [variable: st
       )
     }
   }
-  return { length: timestamps.length, timestamps, columns }
+  return asset === undefined
+    ? { length: timestamps.length, timestamps, columns }
+    : { length: timestamps.length, asset, timestamps, columns }
 }
+
+/** The same samples, of `asset`. */
+export const withAsset = (frame: SampleFrame, asset: AssetId | undefined): SampleFrame =>
+  make(frame.timestamps, frame.columns, asset)
 
 /** A frame with no samples. */
 export const empty = (variables: ReadonlyArray<Variable>): SampleFrame =>
@@ -87,7 +100,8 @@ export const toRows = (frame: SampleFrame): Array<SampleRow> => {
 export const slice = (frame: SampleFrame, start: number, end: number): SampleFrame =>
   make(
     frame.timestamps.subarray(start, end),
-    Object.fromEntries(Object.entries(frame.columns).map(([name, column]) => [name, column.subarray(start, end)]))
+    Object.fromEntries(Object.entries(frame.columns).map(([name, column]) => [name, column.subarray(start, end)])),
+    frame.asset
   )
 
 /** Cuts a frame into frames of at most `size` samples (views, no copy). */
@@ -98,8 +112,15 @@ export const chunks = (frame: SampleFrame, size: number): Array<SampleFrame> => 
   return out
 }
 
-/** One frame holding the samples of several, in order; variables absent from a frame are missing there. */
+/**
+ * One frame holding the samples of several, in order; variables absent from a frame are missing
+ * there. The frames are of one asset (the result's); concatenating different assets is an error.
+ */
 export const concat = (frames: ReadonlyArray<SampleFrame>, variables: ReadonlyArray<Variable>): SampleFrame => {
+  const asset = frames[0]?.asset
+  if (frames.some((frame) => frame.asset !== asset)) {
+    throw new RangeError("SampleFrame.concat: the frames are of different assets; keep one frame per asset")
+  }
   const length = frames.reduce((total, frame) => total + frame.length, 0)
   const timestamps = new Float64Array(length)
   const columns = Object.fromEntries(variables.map((variable) => [variable, new Float64Array(length).fill(Number.NaN)]))
@@ -112,5 +133,5 @@ export const concat = (frames: ReadonlyArray<SampleFrame>, variables: ReadonlyAr
     }
     offset += frame.length
   }
-  return make(timestamps, columns)
+  return make(timestamps, columns, asset)
 }

@@ -2,9 +2,10 @@
  * Load: a `Sink` replaces a partition's tidy rows atomically. Implementations: the in-memory
  * `MemorySink` here, Postgres in `@delfos/etl-sink-postgres`, or your own.
  *
- * Contract: after a successful `load`, the sink holds for `signals` within `range` exactly
- * `rows`: rows it had there and `rows` lacks are removed, so a re-run never leaves a stale row.
- * A failed load leaves the partition as it was. Rows outside `signals` are not touched.
+ * Contract: after a successful `load`, the sink holds for `signals` of the partition's asset (or
+ * of the default series) within `range` exactly `rows`: rows it had there and `rows` lacks are
+ * removed, so a re-run never leaves a stale row. A failed load leaves the partition as it was. Rows
+ * outside `signals`, of other assets, or outside `range` are not touched.
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
@@ -15,6 +16,7 @@ import type { TidyRows } from "./TidyRows.ts"
 
 export interface LoadRequest {
   readonly pipeline: string
+  /** The day, and the asset whose signals the load owns (the default series' when absent). */
   readonly partition: Partition
   readonly range: TimeRange
   /** The signals this load owns in `range` (all that the transform can produce, not only those with rows). */
@@ -58,5 +60,13 @@ export class Sink extends Context.Service<
     /** Where the rows go, for messages. */
     readonly name: string
     readonly load: (request: LoadRequest) => Effect.Effect<LoadResult, SinkError>
+    /**
+     * Optional: loads several partitions (a day's batch of assets) at once, all or none, and
+     * returns their results in order. A pipeline uses it when it is there, and `load` each
+     * partition otherwise; a sink gives it when one transaction for many is faster.
+     */
+    readonly loadBatch?:
+      | ((requests: ReadonlyArray<LoadRequest>) => Effect.Effect<Array<LoadResult>, SinkError>)
+      | undefined
   }
 >()("@delfos/etl/Sink") {}

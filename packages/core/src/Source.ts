@@ -3,7 +3,8 @@
  * in-memory `MemorySource` here, the fonte HTTP API in `@delfos/etl-source-http`, or your own.
  *
  * Contract: `extract` yields every sample the source has in `range` for the asked variables
- * (samples outside it are allowed and ignored downstream), or fails with a `SourceError`. The
+ * (samples outside it are allowed and ignored downstream), of each asked asset (frames tagged
+ * with it) or of its default series, or fails with a `SourceError`. The
  * pipeline reads the whole stream before it loads anything, so a failure midway loses nothing.
  */
 
@@ -12,15 +13,23 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type { AssetId } from "./Asset.ts"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
 import type { Variable } from "./Signal.ts"
 
 export interface ExtractRequest {
+  /** The day asked for (its `asset`, if any, is also in `assets`). */
   readonly partition: Partition
-  /** The partition's instants, `[start, end)`. */
+  /** The day's instants, `[start, end)`. */
   readonly range: TimeRange
   readonly variables: ReadonlyArray<Variable>
+  /**
+   * The assets asked for, together: frames come tagged with their asset (`SampleFrame.asset`), one
+   * of these; an asset the source has no samples of yields none. Absent: the source's default
+   * series, frames without an asset.
+   */
+  readonly assets?: ReadonlyArray<AssetId> | undefined
 }
 
 /** The source could not be reached or did not answer in time (worth retrying). */

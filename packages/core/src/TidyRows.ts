@@ -1,23 +1,28 @@
 /**
- * Tidy (long) rows `{ timestamp, signal, value }`: the output of the transform and the input of a
- * sink. Held columnar, with signals dictionary-encoded, so a year of rows is three typed arrays
- * and a short list of names rather than a million objects.
+ * Tidy (long) rows `{ timestamp, signal, value }` of one partition (so of one asset, when it has
+ * one): the output of the transform and the input of a sink. Held columnar, with signals
+ * dictionary-encoded, so a year of rows is three typed arrays and a short list of names rather
+ * than a million objects.
  */
 import * as Schema from "effect/Schema"
+import { AssetId } from "./Asset.ts"
 import { IsoTimestamp } from "./Sample.ts"
 import { SignalName } from "./Signal.ts"
 import * as Timestamp from "./Timestamp.ts"
 
-/** One tidy row as an object: the window start (ISO, UTC), the signal and a finite value. */
+/** One tidy row as an object: the window start (ISO, UTC), the signal, a finite value, and its asset if any. */
 export const TidyRow = Schema.Struct({
   timestamp: IsoTimestamp,
   signal: SignalName,
-  value: Schema.Finite
+  value: Schema.Finite,
+  asset: Schema.optionalKey(AssetId)
 })
 export type TidyRow = typeof TidyRow.Type
 
 export interface TidyRows {
   readonly length: number
+  /** The asset every row belongs to; absent for the source's default series. */
+  readonly asset?: AssetId | undefined
   /** Window starts, epoch milliseconds. */
   readonly timestamps: Float64Array
   /** The signal names the rows use; `signalIndex[i]` points into it. */
@@ -38,25 +43,28 @@ export const empty: TidyRows = {
 /** The signal of row `i`. */
 export const signalAt = (rows: TidyRows, i: number): SignalName => rows.signals[rows.signalIndex[i]!]!
 
-/** The rows as objects, in order. */
+/** The rows as objects, in order (each with `asset` when the rows have one). */
 export const toArray = (rows: TidyRows): Array<TidyRow> => {
   const out: Array<TidyRow> = new Array(rows.length)
+  const asset = rows.asset
   for (let i = 0; i < rows.length; i++) {
-    out[i] = { timestamp: Timestamp.format(rows.timestamps[i]!), signal: signalAt(rows, i), value: rows.values[i]! }
+    const row = { timestamp: Timestamp.format(rows.timestamps[i]!), signal: signalAt(rows, i), value: rows.values[i]! }
+    out[i] = asset === undefined ? row : { ...row, asset }
   }
   return out
 }
 
 /**
- * Columnar rows from objects. Throws a `RangeError` naming the row for a timestamp that cannot be
- * read or a value that is not finite.
+ * Columnar rows (of `asset`, when given) from objects. Throws a `RangeError` naming the row for a
+ * timestamp that cannot be read or a value that is not finite.
  */
 export const fromArray = (
   rows: ReadonlyArray<{
     readonly timestamp: string | number | Date
     readonly signal: SignalName
     readonly value: number
-  }>
+  }>,
+  asset?: AssetId | undefined
 ): TidyRows => {
   const timestamps = new Float64Array(rows.length)
   const values = new Float64Array(rows.length)
@@ -82,5 +90,7 @@ export const fromArray = (
     values[i] = row.value
     signalIndex[i] = index
   }
-  return { length: rows.length, timestamps, signals, signalIndex, values }
+  return asset === undefined
+    ? { length: rows.length, timestamps, signals, signalIndex, values }
+    : { length: rows.length, asset, timestamps, signals, signalIndex, values }
 }

@@ -40,6 +40,7 @@ export const unpivot = (windows: Windows): TidyRows => {
   }
   return {
     length,
+    ...(windows.asset === undefined ? {} : { asset: windows.asset }),
     timestamps: timestamps.subarray(0, length),
     signals: series.map((entry) => entry.signal),
     signalIndex: signalIndex.subarray(0, length),

@@ -2,6 +2,7 @@
  * @delfos/etl: wind-farm sensor time series from minute samples to tidy 10-minute statistics.
  * Each module is a namespace: `Resample.resample(...)`, `Pipeline.run(...)`.
  */
+export * as Asset from "./Asset.ts"
 export * as Backfill from "./Backfill.ts"
 export * as Ledger from "./Ledger.ts"
 export * as MemoryLedger from "./MemoryLedger.ts"

@@ -95,7 +95,7 @@ describe("Partitions", () => {
         Effect.forkChild
       )
       const ledger = yield* Ledger
-      yield* ledger.start("test", Partition.makeUnsafe("2024-01-05"), "gone:1")
+      yield* ledger.start("test", [Partition.makeUnsafe("2024-01-05")], "gone:1")
       const statuses = Effect.map(Partitions.states("test", partitions), (states) =>
         states.map((state) => [state.day, state.status])
       )
@@ -294,10 +294,10 @@ describe("Pipeline.runRecorded", () => {
     // Every write about the 2nd fails: it is reported failed, the 1st and 3rd are done.
     const ledger = Ledger.of({
       ...memory,
-      start: (pipeline, partition, runner) =>
-        partition.day === "2024-01-02"
+      start: (pipeline, partitions, runner) =>
+        partitions.some((partition) => partition.day === "2024-01-02")
           ? Effect.fail(new LedgerError({ operation: "start", reason: "connection terminated" }))
-          : memory.start(pipeline, partition, runner)
+          : memory.start(pipeline, partitions, runner)
     })
     return Effect.gen(function* () {
       const partitions = yield* Effect.orDie(Partition.parseRange("2024-01-01", "2024-01-03"))
