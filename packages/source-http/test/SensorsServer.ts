@@ -71,6 +71,24 @@ export const serve = (handler: Handler): Effect.Effect<Served, never, Scope.Scop
     ({ close }) => Effect.promise(close)
   ).pipe(Effect.map(({ served }) => served))
 
+/**
+ * A proxy in front of another server (`target` is its origin, e.g. `http://127.0.0.1:8000`): each
+ * request is passed on with its path and query, and the answer's status, type and body come back
+ * unchanged. Served through `serve`, it records what a client really asked.
+ */
+export const proxy =
+  (target: string): Handler =>
+  (request, response) => {
+    fetch(new URL(request.url ?? "/", target)).then(
+      async (answer) => {
+        const body = Buffer.from(await answer.arrayBuffer())
+        response.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" })
+        response.end(body)
+      },
+      (error: unknown) => sendJson(response, 502, { detail: `proxy: ${String(error)}` })
+    )
+  }
+
 /** A port nothing listens on: one the system just gave out and took back. */
 export const closedPort: Effect.Effect<number> = Effect.promise(
   () =>
