@@ -109,9 +109,9 @@ export const used = [count, wrong, HttpSource.defaultBaseUrl, PostgresSink.defau
 `
     )
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
-    // --listFiles: proof that tsc ran and read the packages' own declarations. A type error (the
-    // @ts-expect-error unused because a type is `any`, say) exits non-zero, and so does a tsc that
-    // cannot start.
+    // --listFiles: proof that tsc ran and read the packages' own declarations. A type error (an
+    // expected error that does not occur because a type is `any`, say) exits non-zero, and so does
+    // a tsc that cannot start.
     const result = await exec(process.execPath, [tsc, "-p", "tsconfig.json", "--listFiles"], { cwd: scratch }).then(
       ({ stdout }) => ({ exitCode: 0, stdout }),
       (error: { code?: unknown; stdout?: string; stderr?: string }) => ({
