@@ -322,6 +322,12 @@ const accumulate = (
   const minAt = base + MIN * windows
   const maxAt = base + MAX * windows
   const scaleAt = base + SCALE * windows
+  // Segments of windows that need scaled sums, summed after the loop: a call inside it would cost the
+  // loop ~2% even when never made.
+  if (deferredScratch.length < segments)
+    deferredScratch = new Int32Array(Math.max(segments, deferredScratch.length * 2))
+  const deferred = deferredScratch
+  let deferredCount = 0
   let i = 0
   for (let s = 0; s < segments; s++) {
     const end = segmentEnd[s]!
@@ -340,12 +346,10 @@ const accumulate = (
       n = 1
     }
     if (slots[scaleAt + w] !== 0) {
-      sumScaled(slots, base, windows, w, n, column, i, end)
+      deferred[deferredCount++] = s
       i = end
       continue
     }
-    const from = i
-    const before = n
     const shift = slots[shiftAt + w]!
     let sum = slots[sumAt + w]!
     let squares = slots[squaresAt + w]!
@@ -367,9 +371,9 @@ const accumulate = (
       max = above * x + (1 - above) * max
     }
     if (!(squares < SQUARES_HIGH) || (squares < SQUARES_LOW && min !== max)) {
-      // Out of the unscaled sums' range (or not finite): this segment again, scaled. The slots still
-      // hold the window's state before it.
-      sumScaled(slots, base, windows, w, before, column, from, end)
+      // Out of the unscaled sums' range (or not finite): left out, to be summed again, scaled. The
+      // slots keep the window's state without it (a new window's count stays 0).
+      deferred[deferredCount++] = s
       continue
     }
     slots[countAt + w] = n
@@ -378,10 +382,17 @@ const accumulate = (
     slots[minAt + w] = min
     slots[maxAt + w] = max
   }
+  for (let d = 0; d < deferredCount; d++) {
+    const s = deferred[d]!
+    sumScaled(slots, base, windows, segmentWindow[s]!, column, s === 0 ? 0 : segmentEnd[s - 1]!, segmentEnd[s]!)
+  }
 }
 
+// The segments `accumulate` leaves for `sumScaled`; shared like the segment scratch, allocated on first use.
+let deferredScratch = new Int32Array(0)
+
 /**
- * Adds `column[from, end)` to window `w` (which has `n` values so far) with scaled sums: sum(d) and
+ * Adds `column[from, end)` to window `w` with scaled sums: sum(d) and
  * sum(d^2) for d = (x - shift) * 2^e, with `e` chosen so that the largest |d| seen is about 1, and
  * the sums rescaled when a larger one comes. No square then overflows, and the ones that vanish are
  * too small beside the largest to count. For windows the unscaled sums cannot serve; rare and slower.
@@ -391,22 +402,24 @@ const sumScaled = (
   base: number,
   windows: number,
   w: number,
-  n: number,
   column: Float64Array,
   from: number,
   end: number
 ) => {
-  const shift = slots[base + SHIFT * windows + w]!
+  let count = slots[base + COUNT * windows + w]!
+  let shift = slots[base + SHIFT * windows + w]!
   let sum = slots[base + SUM * windows + w]!
   let squares = slots[base + SQUARES * windows + w]!
   let min = slots[base + MIN * windows + w]!
   let max = slots[base + MAX * windows + w]!
   let e = slots[base + SCALE * windows + w]!
-  let count = n
   for (let i = from; i < end; i++) {
     const x = column[i]!
     if (x - x !== 0) continue
-    count++
+    if (count++ === 0) {
+      shift = min = max = x
+      continue
+    }
     if (x < min) min = x
     if (x > max) max = x
     let d = x - shift
@@ -428,6 +441,7 @@ const sumScaled = (
     squares += scaled * scaled
   }
   slots[base + COUNT * windows + w] = count
+  slots[base + SHIFT * windows + w] = shift
   slots[base + SUM * windows + w] = sum
   slots[base + SQUARES * windows + w] = squares
   slots[base + MIN * windows + w] = min

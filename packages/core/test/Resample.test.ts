@@ -330,8 +330,10 @@ describe("Resample + Unpivot in the hard regime, against exact rational arithmet
 
   for (const [regime, values] of regimes) {
     it(`${regime}: the exact statistics, rounded once, whatever the order and chunking`, () => {
+      // Small chunks often: a window's values then arrive in several chunks.
+      const sizes = fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 4, max: 50 }))
       fc.assert(
-        fc.property(casesOf(values), fc.integer(), fc.integer({ min: 1, max: 50 }), (c, seed, size) => {
+        fc.property(casesOf(values), fc.integer(), sizes, (c, seed, size) => {
           const expected = exact(c)
           expectCloseToExact(ours(c, [frameOf(c)]).rows, expected)
           expectCloseToExact(ours(c, [frameOf(c, shuffled(c.timestamps.length, seed))]).rows, expected)
@@ -341,6 +343,24 @@ describe("Resample + Unpivot in the hard regime, against exact rational arithmet
       )
     })
   }
+
+  it("a window summed scaled stays so for the values of the next chunks", () => {
+    const partition = Partition.make("2024-01-01")
+    const { start } = Partition.range(partition)
+    for (const xs of [
+      [1e-300, 2e-300, 9e-300, -4e-300],
+      [1e300, 3e300, -2e300, 7e299]
+    ]) {
+      const c: Case = {
+        partition,
+        every: Window.defaultWindowLength,
+        timestamps: xs.map((_, i) => start + i * 60_000),
+        columns: [xs, xs.map(() => null)]
+      }
+      // One sample per chunk: the window is scaled by the second chunk, and the next ones must follow.
+      expectCloseToExact(ours(c, SampleFrame.chunks(frameOf(c), 1)).rows, exact(c))
+    }
+  })
 
   it("at the ends of the doubles: a std past the largest has no row; a mean further from the first value than that is right", () => {
     const partition = Partition.make("2024-01-01")
