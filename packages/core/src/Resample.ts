@@ -392,10 +392,10 @@ const accumulate = (
 let deferredScratch = new Int32Array(0)
 
 /**
- * Adds `column[from, end)` to window `w` with scaled sums: sum(d) and
- * sum(d^2) for d = (x - shift) * 2^e, with `e` chosen so that the largest |d| seen is about 1, and
- * the sums rescaled when a larger one comes. No square then overflows, and the ones that vanish are
- * too small beside the largest to count. For windows the unscaled sums cannot serve; rare and slower.
+ * Adds `column[from, end)` to window `w` with scaled sums: sum(d) and sum(d^2) for
+ * d = (x - shift) * 2^e, with `e` chosen so that the largest |d| seen is about 1, and the sums
+ * rescaled when a larger one comes. No square then overflows, and the ones that vanish are too small
+ * beside the largest to count. For windows the unscaled sums cannot serve; rare and slower.
  */
 const sumScaled = (
   slots: Float64Array,
