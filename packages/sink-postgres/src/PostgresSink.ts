@@ -2,7 +2,7 @@
  * The Postgres `Sink`: a partition's tidy rows written to the alvo schema (`signal`, `data`) in one
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
  */
-import { Ledger, Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
+import { type Asset, Ledger, Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
@@ -53,6 +53,7 @@ const parameter = (values: ReadonlyArray<unknown>, oid: number): PgTypes.Paramet
 const timestamps = (column: Float64Array) => parameter(Array.from(column), PgTypes.OID.timestamptz)
 const int4s = (column: Int32Array) => parameter(Array.from(column), PgTypes.OID.int4)
 const float8s = (column: Float64Array) => parameter(Array.from(column), PgTypes.OID.float8)
+const text = (values: ReadonlyArray<string>) => parameter(values, PgTypes.OID.text)
 
 const formatInstant = (t: number) => (Number.isFinite(t) ? Timestamp.format(t) : String(t))
 
@@ -84,16 +85,21 @@ const invalidRow = (request: Sink.LoadRequest): string | undefined => {
 }
 
 /** Each row's `signal.id`. */
-const rowSignalIds = (rows: TidyRows.TidyRows, ids: ReadonlyMap<string, number>): Int32Array => {
-  const byIndex = rows.signals.map((signal) => ids.get(signal)!)
+const rowSignalIds = (
+  rows: TidyRows.TidyRows,
+  asset: Asset.AssetId | undefined,
+  ids: ReadonlyMap<string, number>
+): Int32Array => {
+  const byIndex = rows.signals.map((signal) => ids.get(SignalIds.keyOf(asset, signal))!)
   const out = new Int32Array(rows.length)
   for (let i = 0; i < rows.length; i++) out[i] = byIndex[rows.signalIndex[i]!]!
   return out
 }
 
-// One advisory lock per range: two loads of the same partition (from any pipeline) take turns
-// instead of interleaving their deletes and inserts.
-const lockKey = (range: Partition.TimeRange) => `delfos-etl/data/${range.start}/${range.end}`
+// One advisory lock per (range, asset): two loads of the same partition (from any pipeline) take
+// turns instead of interleaving their deletes and inserts.
+const lockKey = (request: Sink.LoadRequest) =>
+  `delfos-etl/data/${request.range.start}/${request.range.end}/${request.partition.asset ?? ""}`
 
 /** The sink's name from the `PgClient` in context, when there is one with a URL. */
 const clientName = Effect.map(Effect.serviceOption(PgClient.PgClient), (client) =>
@@ -111,36 +117,40 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
     const batchSize = options.batchSize ?? defaultBatchSize
     const signalIds = SignalIds.make(sql)
 
-    const inRange = (owned: PgTypes.Parameter, range: Partition.TimeRange) =>
-      sql`signal_id = ANY(${owned})
-        AND timestamp >= ${PgTypes.timestamptz(range.start)} AND timestamp < ${PgTypes.timestamptz(range.end)}`
+    // The rows a batch owns: each request's signals (of its asset) over its range.
+    const inScope = (scope: Scope) =>
+      sql`SELECT 1 FROM unnest(${scope.signalIds}, ${scope.starts}, ${scope.ends}) AS o(signal_id, s, e)
+        WHERE d.signal_id = o.signal_id AND d.timestamp >= o.s AND d.timestamp < o.e`
 
-    // Deletes the rows of the owned signals in range whose key the new rows lack. Returns how many,
-    // and whether the range may still hold rows the insert will meet (read before the delete).
-    const deleteStale = (owned: PgTypes.Parameter, range: Partition.TimeRange, keys: Keys) =>
-      sql<Cleared>`WITH stale AS (
-          DELETE FROM data AS d
-          WHERE ${inRange(owned, range)}
-            AND NOT EXISTS (
-              SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-              WHERE k.timestamp = d.timestamp AND k.signal_id = d.signal_id)
-          RETURNING 1)
-        SELECT (SELECT count(*) FROM stale)::int AS deleted,
-          EXISTS (SELECT 1 FROM data WHERE ${inRange(owned, range)}) AS occupied`
+    // Whether the owned rows hold anything yet (read under the locks): an empty scope needs no
+    // clean-up and takes a plain insert.
+    const occupied = (scope: Scope) =>
+      sql<{ occupied: boolean }>`SELECT EXISTS (SELECT 1 FROM data AS d WHERE EXISTS (${inScope(scope)})) AS occupied`
 
-    // Deletes every row of the owned signals in range. Returns how many of them the new rows lack.
-    const deleteAll = (owned: PgTypes.Parameter, range: Partition.TimeRange, keys: Keys) =>
-      sql<Cleared>`WITH old AS (
-          DELETE FROM data WHERE ${inRange(owned, range)}
-          RETURNING signal_id, timestamp)
-        SELECT count(*)::int AS deleted, false AS occupied FROM old
-        WHERE NOT EXISTS (
-          SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-          WHERE k.timestamp = old.timestamp AND k.signal_id = old.signal_id)`
+    // Deletes the owned rows whose key the new rows lack (upsert), or all owned rows (replace).
+    // Returns how many of each signal went that the new rows do not have.
+    const clear = (scope: Scope, keys: Keys) =>
+      strategy === "upsert"
+        ? sql<Deleted>`WITH stale AS (
+            DELETE FROM data AS d
+            WHERE EXISTS (${inScope(scope)})
+              AND NOT EXISTS (
+                SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
+                WHERE k.timestamp = d.timestamp AND k.signal_id = d.signal_id)
+            RETURNING d.signal_id)
+          SELECT signal_id, count(*)::int AS deleted FROM stale GROUP BY signal_id`
+        : sql<Deleted>`WITH old AS (
+            DELETE FROM data AS d WHERE EXISTS (${inScope(scope)})
+            RETURNING d.signal_id, d.timestamp)
+          SELECT signal_id, count(*)::int AS deleted FROM old
+          WHERE NOT EXISTS (
+            SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
+            WHERE k.timestamp = old.timestamp AND k.signal_id = old.signal_id)
+          GROUP BY signal_id`
 
     // Rows already holding their value are filtered out before the insert: ON CONFLICT would lock
     // (and so write) each of them even when its WHERE then skips the update. The load holds the
-    // range's lock, so no other load changes them between the filter and the insert.
+    // partitions' locks, so no other load changes them between the filter and the insert.
     const upsert = (batch: Batch) =>
       sql`INSERT INTO data (timestamp, signal_id, value)
         SELECT n.timestamp, n.signal_id, n.value
@@ -150,50 +160,99 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
         ON CONFLICT (signal_id, timestamp) DO UPDATE SET value = EXCLUDED.value
         WHERE data.value IS DISTINCT FROM EXCLUDED.value`
 
-    // Into a range that holds none of the owned signals' rows (and is locked): a plain insert skips
-    // ON CONFLICT's speculative insertion, a quarter less WAL and time.
+    // Into a scope that holds none of its rows (and is locked): a plain insert skips ON CONFLICT's
+    // speculative insertion, a quarter less WAL and time.
     const insert = (batch: Batch) =>
       sql`INSERT INTO data (timestamp, signal_id, value)
         SELECT * FROM unnest(${batch.timestamps}, ${batch.signalIds}, ${batch.values})`
 
-    const write = (request: Sink.LoadRequest): Effect.Effect<Sink.LoadResult, SqlError.SqlError> =>
+    /** Loads requests in one transaction: all or none. Requests owning no signal write nothing. */
+    const write = (
+      requests: ReadonlyArray<Sink.LoadRequest>
+    ): Effect.Effect<Array<Sink.LoadResult>, SqlError.SqlError> =>
       Effect.gen(function* () {
-        const { range, rows } = request
-        if (request.signals.length === 0) return { rowsWritten: 0, rowsDeleted: 0 }
-        const ids = yield* signalIds.resolve(request.signals)
-        const owned = parameter(
-          request.signals.map((signal) => ids.get(signal)!),
-          PgTypes.OID.int4
+        const active = requests.filter((request) => request.signals.length > 0)
+        if (active.length === 0) return requests.map(() => ({ rowsWritten: 0, rowsDeleted: 0 }))
+        const ids = yield* signalIds.resolve(
+          active.map((request) => ({ asset: request.partition.asset, names: request.signals }))
         )
-        const rowIds = rowSignalIds(rows, ids)
-        const keys: Keys = { timestamps: timestamps(rows.timestamps), signalIds: int4s(rowIds) }
-        return yield* sql.withTransaction(
+        const owned = active.map((request) =>
+          request.signals.map((signal) => ids.get(SignalIds.keyOf(request.partition.asset, signal))!)
+        )
+        const total = active.reduce((sum, request) => sum + request.rows.length, 0)
+        const allTimestamps = new Float64Array(total)
+        const allIds = new Int32Array(total)
+        const allValues = new Float64Array(total)
+        let at = 0
+        for (const request of active) {
+          allTimestamps.set(request.rows.timestamps, at)
+          allIds.set(rowSignalIds(request.rows, request.partition.asset, ids), at)
+          allValues.set(request.rows.values, at)
+          at += request.rows.length
+        }
+        const scope: Scope = {
+          signalIds: int4s(Int32Array.from(owned.flat())),
+          starts: timestamps(
+            Float64Array.from(active.flatMap((request, i) => owned[i]!.map(() => request.range.start)))
+          ),
+          ends: timestamps(Float64Array.from(active.flatMap((request, i) => owned[i]!.map(() => request.range.end))))
+        }
+        const deleted = yield* sql.withTransaction(
           Effect.gen(function* () {
-            yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(${lockKey(range)}, 0))`
-            const [cleared] = yield* (strategy === "upsert" ? deleteStale : deleteAll)(owned, range, keys)
-            for (let from = 0; from < rows.length; from += batchSize) {
-              const to = Math.min(rows.length, from + batchSize)
+            // In a fixed order, so two batches sharing partitions never wait on each other in a circle.
+            const locks = text([...new Set(active.map(lockKey))].sort())
+            yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(${locks}) AS u(k) ORDER BY k) AS l`
+            const [state] = yield* occupied(scope)
+            const cleared = state!.occupied
+              ? yield* clear(scope, { timestamps: timestamps(allTimestamps), signalIds: int4s(allIds) })
+              : []
+            for (let from = 0; from < total; from += batchSize) {
+              const to = Math.min(total, from + batchSize)
               const batch: Batch = {
-                timestamps: timestamps(rows.timestamps.subarray(from, to)),
-                signalIds: int4s(rowIds.subarray(from, to)),
-                values: float8s(rows.values.subarray(from, to))
+                timestamps: timestamps(allTimestamps.subarray(from, to)),
+                signalIds: int4s(allIds.subarray(from, to)),
+                values: float8s(allValues.subarray(from, to))
               }
-              yield* cleared!.occupied ? upsert(batch) : insert(batch)
+              yield* state!.occupied ? upsert(batch) : insert(batch)
             }
-            return { rowsWritten: rows.length, rowsDeleted: cleared!.deleted }
+            return new Map(cleared.map((row) => [row.signal_id, row.deleted]))
           })
         )
+        const results = new Map(
+          active.map((request, i) => [
+            request,
+            {
+              rowsWritten: request.rows.length,
+              rowsDeleted: owned[i]!.reduce((sum, id) => sum + (deleted.get(id) ?? 0), 0)
+            }
+          ])
+        )
+        return requests.map((request) => results.get(request) ?? { rowsWritten: 0, rowsDeleted: 0 })
       })
 
-    const load = Effect.fn("PostgresSink.load")(function* (request: Sink.LoadRequest) {
-      const partition = Partition.format(request.partition)
-      const invalid = invalidRow(request)
-      if (invalid !== undefined) return yield* new Sink.SinkLoadFailed({ sink: name, partition, reason: invalid })
+    // What a failed batch is called in messages: its partition, or its day's assets.
+    const describeBatch = (requests: ReadonlyArray<Sink.LoadRequest>) =>
+      requests.length === 1
+        ? Partition.format(requests[0]!.partition)
+        : `${requests.length} partitions of ${Partition.format({ ...requests[0]!.partition, asset: undefined })}`
+
+    const loadBatch = Effect.fn("PostgresSink.loadBatch")(function* (requests: ReadonlyArray<Sink.LoadRequest>) {
+      const partition = describeBatch(requests)
+      for (const request of requests) {
+        const invalid = invalidRow(request)
+        if (invalid !== undefined) {
+          return yield* new Sink.SinkLoadFailed({
+            sink: name,
+            partition: Partition.format(request.partition),
+            reason: invalid
+          })
+        }
+      }
       const failure = (error: SqlError.SqlError) =>
         Connection.isUnreachable(error)
           ? new Sink.SinkUnavailable({ sink: name, reason: Connection.reasonOf(error) })
           : new Sink.SinkLoadFailed({ sink: name, partition, reason: Connection.reasonOf(error) })
-      return yield* write(request).pipe(
+      return yield* write(requests).pipe(
         Effect.mapError(failure),
         // A connection lost mid-load fails the rollback too, which the SQL client reports as a
         // defect; the server rolled the transaction back all the same: a failure like the others.
@@ -203,7 +262,9 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
       )
     })
 
-    return Sink.Sink.of({ name, load })
+    const load = (request: Sink.LoadRequest) => Effect.map(loadBatch([request]), (results) => results[0]!)
+
+    return Sink.Sink.of({ name, load, loadBatch })
   })
 
 interface Keys {
@@ -211,9 +272,15 @@ interface Keys {
   readonly signalIds: PgTypes.Parameter
 }
 
-interface Cleared {
+interface Scope {
+  readonly signalIds: PgTypes.Parameter
+  readonly starts: PgTypes.Parameter
+  readonly ends: PgTypes.Parameter
+}
+
+interface Deleted {
+  readonly signal_id: number
   readonly deleted: number
-  readonly occupied: boolean
 }
 
 interface Batch extends Keys {

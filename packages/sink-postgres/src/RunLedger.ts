@@ -3,10 +3,12 @@
  * (running with a heartbeat, then succeeded, empty or failed, with what it read and wrote), so the
  * CLI and an orchestrator can tell which days are done, which failed and how often each was tried.
  */
-import { Ledger, Partition, type RunReport } from "@delfos/etl"
+import { type Asset, Ledger, Partition } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
+import { PgTypes } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
 import * as SqlClientService from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
@@ -17,6 +19,7 @@ interface RunRow {
   readonly pipeline: string
   readonly day: string
   readonly time_zone: string
+  readonly asset: string
   readonly status: Ledger.Status
   readonly attempt: number
   readonly samples_read: number | null
@@ -34,6 +37,7 @@ const toRun = (row: RunRow): Ledger.Run => ({
   pipeline: row.pipeline,
   day: row.day as Partition.Day,
   timeZone: row.time_zone as Partition.TimeZone,
+  ...(row.asset === "" ? {} : { asset: row.asset as Asset.AssetId }),
   status: row.status,
   attempt: row.attempt,
   samplesRead: row.samples_read,
@@ -46,6 +50,9 @@ const toRun = (row: RunRow): Ledger.Run => ({
   runner: row.runner
 })
 
+// The default series (no asset) is '' in `etl_run.asset`, so the partition's key has no NULLs.
+const assetColumn = (partition: Partition.PartitionLike): string => partition.asset ?? ""
+
 // Two starts of one partition at once may read the same latest attempt; the unique index turns the
 // slower one's insert into a unique violation, and it counts again.
 const isAttemptTaken = (error: SqlError.SqlError) => error.reason._tag === "UniqueViolation"
@@ -53,77 +60,145 @@ const isAttemptTaken = (error: SqlError.SqlError) => error.reason._tag === "Uniq
 const failed = (operation: string) => (error: unknown) =>
   new Ledger.LedgerError({ operation, reason: Connection.reasonOf(error) })
 
+const array = (values: ReadonlyArray<unknown>, oid: number) => Result.getOrThrow(PgTypes.array(values, oid))
+
+const described = (partitions: ReadonlyArray<Partition.Partition>) =>
+  partitions.length === 1 ? Partition.format(partitions[0]!) : `${partitions.length} partitions`
+
 /** The ledger over the `SqlClient` in context; it expects the migrations to have run. */
 export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClientService.SqlClient
-  const columns = sql`id, pipeline, partition_day::text AS day, time_zone, status, attempt, samples_read,
+  const columns = sql`id, pipeline, partition_day::text AS day, time_zone, asset, status, attempt, samples_read,
     rows_written, rows_deleted, started_at, finished_at, heartbeat_at, error, runner`
 
-  const start = (pipeline: string, partition: Partition.Partition, runner: string) =>
-    sql<{ id: number }>`INSERT INTO etl_run (pipeline, partition_day, time_zone, status, attempt, runner)
-      SELECT ${pipeline}, ${partition.day}::date, ${partition.timeZone}, 'running', coalesce(max(attempt), 0) + 1, ${runner}
-      FROM etl_run
-      WHERE pipeline = ${pipeline} AND partition_day = ${partition.day}::date AND time_zone = ${partition.timeZone}
-      RETURNING id`.pipe(
+  // One statement for any number of partitions: each row numbered after its partition's latest attempt.
+  const start = (pipeline: string, partitions: ReadonlyArray<Partition.Partition>, runner: string) =>
+    Effect.gen(function* () {
+      if (partitions.length === 0) return []
+      const rows = yield* sql<{
+        id: number
+        key: string
+      }>`INSERT INTO etl_run (pipeline, partition_day, time_zone, asset, status, attempt, runner)
+        SELECT ${pipeline}, p.day::date, p.zone, p.asset, 'running',
+          coalesce((SELECT max(r.attempt) FROM etl_run AS r
+            WHERE r.pipeline = ${pipeline} AND r.partition_day = p.day::date AND r.time_zone = p.zone AND r.asset = p.asset), 0) + 1,
+          ${runner}
+        FROM unnest(${array(
+          partitions.map((partition) => partition.day),
+          PgTypes.OID.text
+        )}, ${array(
+          partitions.map((partition) => partition.timeZone),
+          PgTypes.OID.text
+        )}, ${array(partitions.map(assetColumn), PgTypes.OID.text)}) WITH ORDINALITY AS p(day, zone, asset, n)
+        ORDER BY p.n
+        RETURNING id, time_zone || '|' || partition_day::text || '|' || asset AS key`
+      const ids = new Map(rows.map((row) => [row.key, row.id]))
+      return partitions.map((partition) => ids.get(Partition.key(partition))!)
+    }).pipe(
       Effect.retry({ times: 10, while: isAttemptTaken }),
-      Effect.map((rows) => rows[0]!.id),
-      Effect.mapError(failed(`start ${pipeline} ${Partition.format(partition)}`))
+      Effect.mapError(failed(`start ${pipeline} ${described(partitions)}`))
     )
 
-  const end = (operation: string, runId: number, update: Effect.Effect<ReadonlyArray<unknown>, SqlError.SqlError>) =>
+  // Fails when a run is not in the ledger: an update that touched fewer rows than asked.
+  const updated = (
+    operation: string,
+    runIds: ReadonlyArray<number>,
+    update: Effect.Effect<ReadonlyArray<{ id: number }>, SqlError.SqlError>
+  ) =>
     update.pipe(
-      Effect.mapError(failed(`${operation} run ${runId}`)),
-      Effect.flatMap((rows) =>
-        rows.length === 1
-          ? Effect.void
-          : Effect.fail(new Ledger.LedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
-      )
+      Effect.mapError(failed(`${operation} run ${runIds.join(", ")}`)),
+      Effect.flatMap((rows) => {
+        if (rows.length === new Set(runIds).size) return Effect.void
+        const found = new Set(rows.map((row) => row.id))
+        const missing = runIds.filter((id) => !found.has(id))
+        return Effect.fail(
+          new Ledger.LedgerError({ operation: `${operation} run ${missing.join(", ")}`, reason: "no such run" })
+        )
+      })
     )
 
-  const finish = (runId: number, report: RunReport.RunReport) =>
-    end(
-      "finish",
-      runId,
-      sql`UPDATE etl_run SET
-        status = ${report.status},
-        samples_read = ${report.samplesRead},
-        rows_written = ${report.rowsWritten},
-        rows_deleted = ${report.rowsDeleted},
-        finished_at = now(),
-        heartbeat_at = now(),
-        error = ${report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`}
-      WHERE id = ${runId}
-      RETURNING id`
-    )
+  const ids = (runIds: ReadonlyArray<number>) => array(runIds, PgTypes.OID.int4)
 
-  const fail = (runId: number, error: string) =>
-    end(
-      "fail",
-      runId,
-      sql`UPDATE etl_run SET status = 'failed', finished_at = now(), heartbeat_at = now(), error = ${error}
-      WHERE id = ${runId}
-      RETURNING id`
-    )
+  const finish = (runs: ReadonlyArray<Ledger.Finished>) =>
+    runs.length === 0
+      ? Effect.void
+      : updated(
+          "finish",
+          runs.map((run) => run.runId),
+          sql<{ id: number }>`UPDATE etl_run SET
+            status = u.status,
+            samples_read = u.samples_read,
+            rows_written = u.rows_written,
+            rows_deleted = u.rows_deleted,
+            finished_at = now(),
+            heartbeat_at = now(),
+            error = u.error
+          FROM unnest(
+            ${ids(runs.map((run) => run.runId))},
+            ${array(
+              runs.map((run) => run.report.status),
+              PgTypes.OID.text
+            )},
+            ${array(
+              runs.map((run) => run.report.samplesRead),
+              PgTypes.OID.int4
+            )},
+            ${array(
+              runs.map((run) => run.report.rowsWritten),
+              PgTypes.OID.int4
+            )},
+            ${array(
+              runs.map((run) => run.report.rowsDeleted),
+              PgTypes.OID.int4
+            )},
+            ${array(
+              runs.map(({ report }) =>
+                report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`
+              ),
+              PgTypes.OID.text
+            )}
+          ) AS u(id, status, samples_read, rows_written, rows_deleted, error)
+          WHERE etl_run.id = u.id
+          RETURNING etl_run.id`
+        )
+
+  const fail = (runIds: ReadonlyArray<number>, error: string) =>
+    runIds.length === 0
+      ? Effect.void
+      : updated(
+          "fail",
+          runIds,
+          sql<{
+            id: number
+          }>`UPDATE etl_run SET status = 'failed', finished_at = now(), heartbeat_at = now(), error = ${error}
+          WHERE id = ANY(${ids(runIds)})
+          RETURNING id`
+        )
 
   // Only a run still `running`: a late beat must not touch a finished row. One that finished is
   // no error (the beat lost a race with the end), one that does not exist is.
-  const heartbeat = (runId: number) =>
-    end(
-      "heartbeat",
-      runId,
-      sql`UPDATE etl_run SET heartbeat_at = CASE WHEN status = 'running' THEN now() ELSE heartbeat_at END
-      WHERE id = ${runId}
-      RETURNING id`
-    )
+  const heartbeat = (runIds: ReadonlyArray<number>) =>
+    runIds.length === 0
+      ? Effect.void
+      : updated(
+          "heartbeat",
+          runIds,
+          sql<{
+            id: number
+          }>`UPDATE etl_run SET heartbeat_at = CASE WHEN status = 'running' THEN now() ELSE heartbeat_at END
+          WHERE id = ANY(${ids(runIds)})
+          RETURNING id`
+        )
 
   const history = (pipeline: string, options: Ledger.HistoryOptions = {}) =>
-    sql<RunRow>`SELECT DISTINCT ON (partition_day, time_zone) ${columns}
+    sql<RunRow>`SELECT DISTINCT ON (partition_day, time_zone, asset) ${columns}
       FROM etl_run
       WHERE pipeline = ${pipeline}
       ${options.from === undefined ? sql`` : sql`AND partition_day >= ${options.from}::date`}
       ${options.to === undefined ? sql`` : sql`AND partition_day <= ${options.to}::date`}
-      ORDER BY partition_day, time_zone, attempt DESC`.pipe(
-      Effect.map((rows) => rows.map(toRun)),
+      ${options.assets === undefined ? sql`` : sql`AND asset = ANY(${array(options.assets, PgTypes.OID.text)})`}
+      ORDER BY partition_day, time_zone, asset, attempt DESC`.pipe(
+      Effect.map((rows) => rows.map(toRun).sort(Partition.compare)),
       Effect.mapError(failed(`history of ${pipeline}`))
     )
 
@@ -131,6 +206,7 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
     sql<RunRow>`SELECT ${columns}
       FROM etl_run
       WHERE pipeline = ${pipeline} AND partition_day = ${partition.day}::date AND time_zone = ${partition.timeZone}
+        AND asset = ${assetColumn(partition)}
       ORDER BY attempt`.pipe(
       Effect.map((rows) => rows.map(toRun)),
       Effect.mapError(failed(`runs of ${pipeline} ${Partition.format(partition)}`))

@@ -17,9 +17,17 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [2, "etl_run"],
         [3, "etl_run_runner"],
         [4, "etl_run_empty"],
-        [5, "etl_run_heartbeat"]
+        [5, "etl_run_heartbeat"],
+        [7, "assets"],
+        [8, "etl_run_asset"]
       ])
-      expect((yield* tables).map((table) => table.name)).toEqual(["data", "delfos_migrations", "etl_run", "signal"])
+      expect((yield* tables).map((table) => table.name)).toEqual([
+        "asset",
+        "data",
+        "delfos_migrations",
+        "etl_run",
+        "signal"
+      ])
       expect(yield* Migrations.migrate).toEqual([])
       const [first, second] = yield* Effect.all([Migrations.migrate, Migrations.migrate], { concurrency: 2 })
       expect([...first, ...second]).toEqual([])
@@ -35,7 +43,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       const sql = yield* SqlClient.SqlClient
       yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, delfos_migrations`
       // A database of the version before: the first three migrations, and a run left `running`.
-      const { "0004_etl_run_empty": _, "0005_etl_run_heartbeat": __, ...before } = Migrations.migrations
+      const before = Object.fromEntries(
+        Object.entries(Migrations.migrations).filter(([name]) => name < "0004")
+      ) as Record<string, (typeof Migrations.migrations)[keyof typeof Migrations.migrations]>
       yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
       yield* sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt, started_at, runner)
         VALUES ('old', '2024-01-01', 'running', 1, '2024-01-02T03:04:05Z', 'gone:1')`
@@ -44,7 +54,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
 
       expect(yield* Migrations.migrate).toEqual([
         [4, "etl_run_empty"],
-        [5, "etl_run_heartbeat"]
+        [5, "etl_run_heartbeat"],
+        [7, "assets"],
+        [8, "etl_run_asset"]
       ])
       yield* empty
       const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`

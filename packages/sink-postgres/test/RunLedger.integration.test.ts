@@ -24,7 +24,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
     Effect.gen(function* () {
       yield* reset
       const ledger = yield* Ledger.Ledger
-      const first = yield* ledger.start("daily", day, "test:1")
+      const first = yield* ledger.start("daily", [day], "test:1").pipe(Effect.map((ids) => ids[0]!))
       const [running] = yield* ledger.runs("daily", day)
       expect(running).toMatchObject({
         id: first,
@@ -39,7 +39,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         error: null,
         runner: "test:1"
       })
-      yield* ledger.fail(first, "worker crashed")
+      yield* ledger.fail([first], "worker crashed")
 
       const succeeded = yield* Pipeline.runRecorded(day, { name: "daily" }).pipe(Effect.provide(source))
       const failed = yield* Pipeline.runRecorded(day, { name: "daily" }).pipe(Effect.provide(sourceDown))
@@ -69,7 +69,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       for (const partition of days) yield* Pipeline.runRecorded(partition, { name: "daily" })
       yield* Pipeline.runRecorded(days[1]!, { name: "daily" })
       yield* Pipeline.runRecorded(days[1]!, { name: "other" })
-      const latest = yield* ledger.start("daily", days[2]!, "test:1")
+      const latest = yield* ledger.start("daily", [days[2]!], "test:1").pipe(Effect.map((ids) => ids[0]!))
 
       const history = yield* ledger.history("daily")
       expect(history.map((run) => [run.day, run.attempt, run.status])).toEqual([
@@ -107,7 +107,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       yield* reset
       const ledger = yield* Ledger.Ledger
       const ids = yield* Effect.all(
-        Array.from({ length: 6 }, () => ledger.start("daily", day, "test:1")),
+        Array.from({ length: 6 }, () => ledger.start("daily", [day], "test:1").pipe(Effect.map((ids) => ids[0]!))),
         { concurrency: "unbounded" }
       )
       expect(new Set(ids).size).toBe(6)
@@ -120,10 +120,10 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
     Effect.gen(function* () {
       yield* reset
       const ledger = yield* Ledger.Ledger
-      const error = yield* Effect.flip(ledger.fail(4242, "no such run"))
+      const error = yield* Effect.flip(ledger.fail([4242], "no such run"))
       expect(error).toBeInstanceOf(Ledger.LedgerError)
       expect(error.message).toBe("run ledger: fail run 4242 failed: no such run")
-      expect((yield* Effect.flip(ledger.heartbeat(4242))).message).toBe(
+      expect((yield* Effect.flip(ledger.heartbeat([4242]))).message).toBe(
         "run ledger: heartbeat run 4242 failed: no such run"
       )
     }).pipe(Effect.provide(ledgerLayer))
@@ -157,17 +157,17 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
     Effect.gen(function* () {
       yield* reset
       const ledger = yield* Ledger.Ledger
-      const id = yield* ledger.start("daily", day, "host-a:42")
+      const id = yield* ledger.start("daily", [day], "host-a:42").pipe(Effect.map((ids) => ids[0]!))
       const [before] = yield* ledger.runs("daily", day)
       yield* Effect.sleep("20 millis")
-      yield* ledger.heartbeat(id)
+      yield* ledger.heartbeat([id])
       const [beating] = yield* ledger.runs("daily", day)
       expect(Date.parse(beating!.heartbeatAt)).toBeGreaterThan(Date.parse(before!.heartbeatAt))
       expect(beating!.runner).toBe("host-a:42")
-      yield* ledger.fail(id, "crashed")
+      yield* ledger.fail([id], "crashed")
       const [failed] = yield* ledger.runs("daily", day)
       yield* Effect.sleep("20 millis")
-      yield* ledger.heartbeat(id)
+      yield* ledger.heartbeat([id])
       const [after] = yield* ledger.runs("daily", day)
       expect(after!.heartbeatAt).toBe(failed!.heartbeatAt)
       expect(after!.status).toBe("failed")

@@ -56,7 +56,7 @@ const load = (url: string) =>
       const sink = yield* Sink.Sink
       const ledger = yield* Ledger.Ledger
       const rows = expectedRows(minuteFrame("2024-01-01T00:00:00Z", 1), partition)
-      yield* ledger.start("tz", partition, "test")
+      yield* ledger.start("tz", [partition], "test")
       yield* sink.load(request(partition, rows))
       return { rows }
     }).pipe(Effect.provide(PostgresSink.layerWithLedger({ url, maxConnections: 2 })), Effect.scoped)

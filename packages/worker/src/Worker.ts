@@ -162,7 +162,7 @@ export const runWorker = async (options: WorkerOptions = {}): Promise<WorkerHand
             )
             yield* Effect.forEach(abandoned, (run) =>
               ledger.fail(
-                run.id,
+                [run.id],
                 `abandoned: worker ${recovered.lockedBy} stopped (no heartbeat for ${staleAfter / 1000}s)`
               )
             )
