@@ -2,7 +2,7 @@
  * A `Source` over the fonte sensors HTTP API (SPEC §3): one GET per partition, retried with backoff
  * while the server is down or busy, its JSON decoded straight into frames by `SensorsJson`.
  */
-import { type Partition, type Signal, Source, Timestamp } from "@delfos/etl"
+import { type Asset, type Partition, type Signal, Source, Timestamp } from "@delfos/etl"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -29,6 +29,10 @@ export interface HttpSourceOptions {
   readonly retries?: number | undefined
   /** The delay before the first retry, doubled for each next one, ±20% jitter; 500 ms by default. */
   readonly backoff?: Duration.Input | undefined
+  /** Turbines asked for in one request (repeated `turbine_id`); 10 by default. */
+  readonly turbinesPerRequest?: number | undefined
+  /** Requests of one extract in flight at once; 2 by default. */
+  readonly requestConcurrency?: number | undefined
 }
 
 /** The API root given cannot be read from: which (without a password), and why. */
@@ -94,6 +98,8 @@ export const make = (
       return yield* Effect.die(new RangeError(`retries must be a whole number ≥ 0, got ${retries}`))
     }
     const schedule = backoffSchedule(options.backoff ?? "500 millis")
+    const turbinesPerRequest = Math.max(1, options.turbinesPerRequest ?? 10)
+    const requestConcurrency = Math.max(1, options.requestConcurrency ?? 2)
 
     const attempt = (url: string): Effect.Effect<Uint8Array, Retryable | Source.SourceRejected> =>
       client.get(url, { acceptJson: true }).pipe(
@@ -122,19 +128,32 @@ export const make = (
 
     return Source.Source.of({
       name: endpoint,
-      extract: ({ range, variables }) => {
-        const url = requestUrl(endpoint, range, variables)
-        // The whole body is in before decoding: a retried attempt must not repeat frames already sent.
-        return Stream.unwrap(
-          fetchBody(url).pipe(
-            Effect.flatMap((body) => Effect.fromResult(SensorsJson.decode(body, { source: url, variables, range }))),
-            Effect.map(Stream.fromIterable),
+      extract: ({ assets, range, variables }) => {
+        // One request per group of turbines (or one for the default series), a few at once; each
+        // answer is read whole, then decoded: a retried attempt must not repeat frames already sent.
+        const groups = assets === undefined ? [undefined] : chunk(assets, turbinesPerRequest)
+        const read = (group: ReadonlyArray<Asset.AssetId> | undefined) => {
+          const url = requestUrl(endpoint, range, variables, group)
+          return fetchBody(url).pipe(
+            Effect.flatMap((body) =>
+              Effect.fromResult(SensorsJson.decode(body, { source: url, variables, range, assets: group }))
+            ),
             Effect.withSpan("HttpSource.extract", { attributes: { "url.full": url } })
           )
+        }
+        return Stream.fromIterable(groups).pipe(
+          Stream.mapEffect(read, { concurrency: requestConcurrency }),
+          Stream.flatMap(Stream.fromIterable)
         )
       }
     })
   })
+
+const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
 
 /**
  * A layer providing the Source over Node's `http` module (not `fetch`: a cold `fetch` loads undici,
@@ -152,12 +171,14 @@ export const layer = (options: HttpSourceOptions = {}): Layer.Layer<Source.Sourc
 export const requestUrl = (
   endpoint: string,
   range: Partition.TimeRange,
-  variables: ReadonlyArray<Signal.Variable>
+  variables: ReadonlyArray<Signal.Variable>,
+  assets?: ReadonlyArray<Asset.AssetId> | undefined
 ): string => {
   const query = new URLSearchParams([
     ["start_date", Timestamp.formatNaive(range.start)],
     ["end_date", Timestamp.formatNaive(range.end)],
-    ...variables.map((variable) => ["metrics", variable] as [string, string])
+    ...variables.map((variable) => ["metrics", variable] as [string, string]),
+    ...(assets ?? []).map((asset) => [SensorsJson.assetKey, asset] as [string, string])
   ])
   return `${endpoint}?${query}`
 }

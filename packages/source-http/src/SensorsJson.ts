@@ -1,8 +1,9 @@
 /**
- * The fonte API's answer, a JSON array of `{ "timestamp": …, "<variable>": number | null, … }`,
- * decoded straight from its UTF-8 bytes into `SampleFrame`s: one pass, no row objects, every row checked.
+ * The fonte API's answer, a JSON array of `{ "timestamp": …, "<variable>": number | null, … }`
+ * (with `"turbine_id"` when turbines were asked for), decoded straight from its UTF-8 bytes into
+ * `SampleFrame`s: one pass, no row objects, every row checked.
  */
-import { type Partition, SampleFrame, type Signal, Source, Timestamp } from "@delfos/etl"
+import { type Asset, type Partition, SampleFrame, type Signal, Source, Timestamp } from "@delfos/etl"
 import * as Result from "effect/Result"
 
 export interface DecodeOptions {
@@ -14,7 +15,15 @@ export interface DecodeOptions {
   readonly range?: Partition.TimeRange | undefined
   /** Samples per frame, 10,000 by default: a large answer becomes several frames. */
   readonly frameSize?: number | undefined
+  /**
+   * The turbines asked for: every row must then carry `turbine_id`, one of them, and the frames
+   * come one per run of a turbine's rows, tagged with it (`SampleFrame.asset`).
+   */
+  readonly assets?: ReadonlyArray<Asset.AssetId> | undefined
 }
+
+/** The key naming a row's turbine in the fonte API's answer. */
+export const assetKey = "turbine_id"
 
 export const defaultFrameSize = 10_000
 
@@ -27,7 +36,8 @@ export const defaultFrameSize = 10_000
  * Fails with `SourceInvalidData` on the first thing that breaks the contract, naming the row (its
  * 0-based index in the array) and the field: a body that is not JSON or ends early, not an array,
  * a row that is not an object, a timestamp missing or not ISO 8601, a requested variable missing
- * or not a finite number or `null`. A failure returns no frames at all.
+ * or not a finite number or `null`, a `turbine_id` missing or not one of `assets` (when asked).
+ * A failure returns no frames at all.
  */
 export const decode = (
   body: Uint8Array | string,
@@ -39,7 +49,7 @@ export const decode = (
   }
   const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body
   try {
-    return Result.succeed(new Decoder(bytes, options.variables, options.range, frameSize).run())
+    return Result.succeed(new Decoder(bytes, options.variables, options.range, frameSize, options.assets).run())
   } catch (error) {
     if (!(error instanceof Invalid)) throw error
     return Result.fail(
@@ -145,8 +155,14 @@ class Decoder {
   private field: string | undefined = undefined
   /** Whether the string just skipped held an escape, so its bytes are not its value. */
   private escaped = false
-  /** `timestamp`, then the variables: a key's index here is its slot. */
+  /** `timestamp`, then the variables, then `turbine_id` when assets are asked: a key's index here is its slot. */
   private readonly keys: ReadonlyArray<string>
+  /** The slot of `turbine_id`, or -2 when no asset is asked (no key has it). */
+  private readonly assetSlot: number
+  private readonly assets: ReadonlySet<string> | undefined
+  /** The asset of the rows in the buffers, and its bytes as they appear in the body. */
+  private frameAsset: Asset.AssetId | undefined = undefined
+  private frameAssetBytes: Uint8Array = new Uint8Array(0)
   private readonly keyBytes: ReadonlyArray<Uint8Array>
   /**
    * For the first keys of a row, the bytes from the last value (or the brace) to the value met
@@ -173,12 +189,15 @@ class Decoder {
     bytes: Uint8Array,
     variables: ReadonlyArray<Signal.Variable>,
     range: Partition.TimeRange | undefined,
-    frameSize: number
+    frameSize: number,
+    assets: ReadonlyArray<Asset.AssetId> | undefined
   ) {
     this.bytes = bytes
     this.variables = variables
     this.frameSize = frameSize
-    this.keys = ["timestamp", ...variables]
+    this.assets = assets === undefined ? undefined : new Set(assets)
+    this.keys = assets === undefined ? ["timestamp", ...variables] : ["timestamp", ...variables, assetKey]
+    this.assetSlot = assets === undefined ? -2 : this.keys.length - 1
     this.keyBytes = this.keys.map((key) => encoder.encode(key))
     this.seenIn = new Int32Array(this.keys.length)
     this.start = range?.start ?? Number.NEGATIVE_INFINITY
@@ -245,6 +264,8 @@ class Decoder {
     const stamp = row + 1
     const index = this.length
     let timestamp = Number.NaN
+    let assetFrom = -1
+    let assetTo = -1
     for (let position = 0; ; position++) {
       const from = this.at
       const gap = position < rememberedKeys ? this.gaps[position] : undefined
@@ -276,6 +297,18 @@ class Decoder {
         this.field = "timestamp"
         timestamp = this.timestamp()
         this.seenIn[0] = stamp
+      } else if (slot === this.assetSlot) {
+        this.field = assetKey
+        if (bytes[this.at] !== quote) {
+          const from = this.at
+          const code = bytes[from]!
+          this.value(0)
+          this.fail(`expected a turbine id in quotes, got ${describe(code, this.textOf(from, this.at))}`)
+        }
+        assetFrom = this.skipString()
+        assetTo = this.at - 1
+        if (this.escaped) assetFrom = -assetFrom - 1
+        this.seenIn[slot] = stamp
       } else if (slot > 0) {
         this.field = this.keys[slot]
         this.columns[slot - 1]![index] = this.sensorValue()
@@ -294,8 +327,50 @@ class Decoder {
     }
     if (timestamp >= this.start && timestamp < this.end) {
       this.timestamps[index] = timestamp
-      this.length = index + 1
+      if (this.assets !== undefined) this.assetOfRow(index, assetFrom, assetTo)
+      this.length = this.length + 1
       if (this.length === this.capacity) this.makeRoom()
+    }
+  }
+
+  /**
+   * The row just read (at `index`) is of the asset whose id is at `[from, to)` (`from` negative:
+   * an escaped id at `-from - 1`). Another asset than the buffers' ends their frame: the rows
+   * before are emitted, and this row becomes the first of the next frame.
+   */
+  private assetOfRow(index: number, from: number, to: number): void {
+    if (from >= 0 && to - from === this.frameAssetBytes.length && this.matches(this.frameAssetBytes, from)) return
+    const raw = from >= 0 ? this.textOf(from, to) : this.unescapeAt(-from - 1, to)
+    if (raw === this.frameAsset) return
+    this.field = assetKey
+    if (!this.assets!.has(raw)) {
+      this.fail(`turbine "${excerpt(raw)}" was not asked for (asked: ${[...this.assets!].join(", ")})`)
+    }
+    this.field = undefined
+    if (index > 0) {
+      // Rows of the previous asset fill [0, index): they are its frame; this row starts the next.
+      const timestamp = this.timestamps[index]!
+      const values = this.columns.map((column) => column[index]!)
+      this.length = index
+      this.emit()
+      this.timestamps = new Float64Array(this.capacity)
+      this.columns = this.variables.map(() => new Float64Array(this.capacity))
+      this.timestamps[0] = timestamp
+      values.forEach((value, v) => {
+        this.columns[v]![0] = value
+      })
+      this.length = 0
+    }
+    this.frameAsset = raw as Asset.AssetId
+    this.frameAssetBytes = from >= 0 ? this.bytes.slice(from, to) : encoder.encode(`\u0000`)
+  }
+
+  private unescapeAt(from: number, to: number): string {
+    try {
+      return JSON.parse(this.textOf(from - 1, to + 1)) as string
+    } catch {
+      this.at = from - 1
+      return this.syntax("a string with valid escapes")
     }
   }
 
@@ -598,7 +673,8 @@ class Decoder {
     this.frames.push(
       SampleFrame.make(
         cut(this.timestamps),
-        Object.fromEntries(this.variables.map((variable, v) => [variable, cut(this.columns[v]!)]))
+        Object.fromEntries(this.variables.map((variable, v) => [variable, cut(this.columns[v]!)])),
+        this.frameAsset
       )
     )
   }

@@ -1,4 +1,4 @@
-import { Partition, SampleFrame, Signal, Source } from "@delfos/etl"
+import { type Asset, Partition, SampleFrame, Signal, Source } from "@delfos/etl"
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import fc from "fast-check"
@@ -219,5 +219,57 @@ describe("SensorsJson.decode", () => {
     expect(decode(body(rows.slice(0, 10)), { frameSize: 10 })).toMatchObject({ success: [{ length: 10 }] })
     expect(decode("[]")).toMatchObject({ success: [] })
     expect(() => decode("[]", { frameSize: 0 })).toThrow(RangeError)
+  })
+})
+
+describe("SensorsJson.decode, a farm's answer (turbine_id)", () => {
+  const turbines = ["WTG01", "WTG02", "WTG10"] as Array<Asset.AssetId>
+  // Rows of three turbines, a turbine's rows together (as the fonte orders them), the key in any place.
+  const farmRows = turbines.flatMap((turbine, t) =>
+    day1.map((sample, i) =>
+      i % 3 === 0
+        ? { turbine_id: turbine, ...sample, wind_speed: t * 100 + (sample.wind_speed ?? 0) }
+        : { ...sample, wind_speed: t * 100 + (sample.wind_speed ?? 0), turbine_id: turbine }
+    )
+  )
+
+  it("gives one run of frames per turbine, tagged with it, each the turbine's own samples", () => {
+    const result = decode(body(farmRows), { assets: turbines, frameSize: 500 })
+    if (Result.isFailure(result)) throw new Error(result.failure.message)
+    const frames = result.success
+    expect(frames.map((frame) => frame.asset)).toEqual(turbines.flatMap((turbine) => [turbine, turbine, turbine]))
+    for (const [t, turbine] of turbines.entries()) {
+      const own = SampleFrame.concat(
+        frames.filter((frame) => frame.asset === turbine),
+        variables
+      )
+      const expected = expectedFrame(
+        day1.map((sample) => ({ ...sample, wind_speed: t * 100 + (sample.wind_speed ?? 0) })),
+        variables
+      )
+      expect(own.timestamps).toEqual(expected.timestamps)
+      expect(own.columns).toEqual(expected.columns)
+    }
+  })
+
+  it("refuses a row without turbine_id, of a turbine not asked for, or a turbine id that is not a string", () => {
+    const asked = ["WTG01"] as Array<Asset.AssetId>
+    const missing = failureOf(body([row("2024-01-01T00:00:00")]), { assets: asked })
+    expect(missing).toMatchObject({ row: 0, field: "turbine_id", reason: 'missing key "turbine_id"' })
+    const other = failureOf(body([{ ...row("2024-01-01T00:00:00"), turbine_id: "WTG07" }]), { assets: asked })
+    expect(other).toMatchObject({ row: 0, field: "turbine_id" })
+    expect(other.reason).toMatch(/turbine "WTG07" was not asked for/)
+    const number = failureOf(body([{ ...row("2024-01-01T00:00:00"), turbine_id: 7 }]), { assets: asked })
+    expect(number.reason).toMatch(/expected a turbine id in quotes, got a number/)
+  })
+
+  it("reads an escaped turbine id as the id it spells", () => {
+    const text = body([row("2024-01-01T00:00:00"), row("2024-01-01T00:01:00")]).replaceAll(
+      '"timestamp"',
+      '"turbine_id":"WTG\\u0030\\u0031","timestamp"'
+    )
+    const result = decode(text, { assets: ["WTG01"] as Array<Asset.AssetId> })
+    if (Result.isFailure(result)) throw new Error(result.failure.message)
+    expect(result.success.map((frame) => [frame.asset, frame.length])).toEqual([["WTG01", 2]])
   })
 })
