@@ -1,10 +1,14 @@
 /**
  * Resample and Resample + Unpivot over a year of 1-minute samples of three variables, through
  * the library's real API: one partition per day, each day arriving as frames (chunks), default
- * statistics. Prints input values per second and peak memory. Run: `npm run bench -w @delfos/etl`.
+ * statistics; with the default quality checks too; and a fleet of 100 turbines through
+ * `Resample.Fleet` in batches of 25 a day. Prints input values per second and peak memory.
+ * Run: `npm run bench -w @delfos/etl`.
  */
 import { cpus } from "node:os"
+import type { AssetId } from "../src/Asset.ts"
 import * as Partition from "../src/Partition.ts"
+import * as Quality from "../src/Quality.ts"
 import * as Resample from "../src/Resample.ts"
 import * as SampleFrame from "../src/SampleFrame.ts"
 import { knownVariables } from "../src/Signal.ts"
@@ -65,15 +69,46 @@ const partitionsOf = (year: SampleFrame.SampleFrame, chunk: number) =>
 type Day = ReturnType<typeof partitionsOf>[number]
 
 let sink = 0
-const runYear = (days: ReadonlyArray<Day>, unpivot: boolean) => {
+const checks = Quality.defaults()
+const runYear = (days: ReadonlyArray<Day>, unpivot: boolean, quality = false) => {
   for (const { frames, range } of days) {
-    const resampler = Resample.make({ range, variables })
+    const resampler = Resample.make({ range, variables, keepSamples: quality })
     for (const frame of frames) resampler.add(frame)
     const windows = resampler.result()
     sink += unpivot ? Unpivot.unpivot(windows).length : windows.windowsWithData
+    if (quality) {
+      const findings = Quality.run(checks, {
+        partition: { day: Partition.Day.make("2023-01-01"), timeZone: Partition.utc },
+        range,
+        cadence: 60_000,
+        samples: resampler.sortedSamples(),
+        duplicates: windows.duplicates,
+        outside: windows.ignored
+      })
+      sink += findings.length
+    }
   }
 }
 
+/**
+ * A fleet-year through `Resample.Fleet`: each day, the turbines in batches of `batch`, each
+ * turbine's day one frame (turbine k reads input year k mod the years given), then per turbine the
+ * windows and their tidy rows.
+ */
+const runFleet = (years: ReadonlyArray<ReadonlyArray<Day>>, turbines: number, batch: number) => {
+  const ids = Array.from({ length: turbines }, (_, k) => `WTG${String(k + 1).padStart(3, "0")}` as AssetId)
+  for (let d = 0; d < 365; d++) {
+    const range = years[0]![d]!.range
+    for (let from = 0; from < turbines; from += batch) {
+      const fleet = Resample.makeFleet({ range, variables })
+      const assets = ids.slice(from, from + batch)
+      assets.forEach((asset, i) => {
+        for (const frame of years[(from + i) % years.length]![d]!.frames) fleet.add(SampleFrame.withAsset(frame, asset))
+      })
+      for (const asset of assets) sink += Unpivot.unpivot(fleet.result(asset)).length
+    }
+  }
+}
 let peakRss = 0
 const sampleMemory = () => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
@@ -81,18 +116,38 @@ const sampleMemory = () => {
 
 const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-const measure = (label: string, years: ReadonlyArray<ReadonlyArray<Day>>, unpivot: boolean, runs: number) => {
+const measure = (
+  label: string,
+  years: ReadonlyArray<ReadonlyArray<Day>>,
+  unpivot: boolean,
+  runs: number,
+  quality = false
+) => {
   // Warm up until the JIT has settled: ~30 partition-years.
-  for (let i = 0; i < Math.ceil(30 / years.length); i++) for (const year of years) runYear(year, unpivot)
+  for (let i = 0; i < Math.ceil(30 / years.length); i++) for (const year of years) runYear(year, unpivot, quality)
   const times: Array<number> = []
   for (let r = 0; r < runs; r++) {
     const started = performance.now()
-    for (const year of years) runYear(year, unpivot)
+    for (const year of years) runYear(year, unpivot, quality)
     times.push(performance.now() - started)
     sampleMemory()
   }
   const ms = median(times)
   const values = years.length * minutesPerYear * variables.length
+  return { label, ms, valuesPerSecond: values / (ms / 1000) }
+}
+
+const measureFleet = (label: string, years: ReadonlyArray<ReadonlyArray<Day>>, turbines: number, runs: number) => {
+  runFleet(years, turbines, 25)
+  const times: Array<number> = []
+  for (let r = 0; r < runs; r++) {
+    const started = performance.now()
+    runFleet(years, turbines, 25)
+    times.push(performance.now() - started)
+    sampleMemory()
+  }
+  const ms = median(times)
+  const values = turbines * minutesPerYear * variables.length
   return { label, ms, valuesPerSecond: values / (ms / 1000) }
 }
 
@@ -107,13 +162,21 @@ const results = [
   measure("Resample + Unpivot, 1 year", one, true, 15),
   measure("Resample + Unpivot, 1 year, frames of 100 samples", oneChunked, true, 15),
   measure("Resample, 1 year of uniform noise (worst case)", uniform, false, 15),
-  measure("Resample + Unpivot, 1 year of uniform noise (worst case)", uniform, true, 15)
+  measure("Resample + Unpivot, 1 year of uniform noise (worst case)", uniform, true, 15),
+  measure("Resample + default quality checks, 1 year", one, false, 15, true),
+  measure("Resample + Unpivot + default quality checks, 1 year", one, true, 15, true)
 ]
 const many = Array.from({ length: years }, (_, s) => partitionsOf(makeYear(s + 2), 1440))
 sampleMemory()
 results.push(
   measure(`Resample, ${years} series`, many, false, 5),
-  measure(`Resample + Unpivot, ${years} series`, many, true, 5)
+  measure(`Resample + Unpivot, ${years} series`, many, true, 5),
+  measureFleet(
+    `Resample + Unpivot, 100 turbines x 1 year (Fleet, batches of 25; ${years} distinct input years)`,
+    many,
+    100,
+    3
+  )
 )
 
 console.log("\n| workload | median time | input values/s |")

@@ -1,6 +1,7 @@
 /**
  * The run ledger, as storage: one entry per attempt at a partition (`running`, then `succeeded`,
- * `empty` or `failed`, with what it read and wrote, and a heartbeat while it runs). Partition status,
+ * `degraded`, `empty` or `failed`, with what it read and wrote, and a heartbeat while it runs), and
+ * each partition's latest quality findings. Partition status,
  * backfills and schedules are derived from it; `Pipeline.runRecorded` writes it. The Postgres
  * implementation is `RunLedger` in `@delfos/etl-sink-postgres`; `MemoryLedger` is here.
  */
@@ -9,9 +10,10 @@ import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { AssetId } from "./Asset.ts"
 import type * as Partition from "./Partition.ts"
+import type * as Quality from "./Quality.ts"
 import type { RunReport } from "./RunReport.ts"
 
-export const Status = Schema.Literals(["running", "succeeded", "empty", "failed"])
+export const Status = Schema.Literals(["running", "succeeded", "degraded", "empty", "failed"])
 export type Status = typeof Status.Type
 
 /** One attempt at one partition. Counts are `null` until the run finishes. */
@@ -45,6 +47,15 @@ export interface HistoryOptions {
   readonly assets?: ReadonlyArray<AssetId> | undefined
 }
 
+/** The latest quality findings of a partition, and the run that produced them. */
+export interface PartitionQuality {
+  readonly day: Partition.Day
+  readonly timeZone: Partition.TimeZone
+  readonly asset?: AssetId | undefined
+  readonly runId: number
+  readonly findings: ReadonlyArray<Quality.Finding>
+}
+
 /** How one run ended, for `finish`. */
 export interface Finished {
   readonly runId: number
@@ -76,12 +87,20 @@ export class Ledger extends Context.Service<
     ) => Effect.Effect<ReadonlyArray<number>, LedgerError>
     /** Records that the processes of these `running` runs are alive now. */
     readonly heartbeat: (runIds: ReadonlyArray<number>) => Effect.Effect<void, LedgerError>
-    /** Records how runs ended, from the pipeline's reports (`succeeded`, `empty` or `failed`, counts, error). */
+    /**
+     * Records how runs ended, from the pipeline's reports (`succeeded`, `degraded`, `empty` or
+     * `failed`, counts, error); a report with `quality` replaces its partition's findings.
+     */
     readonly finish: (runs: ReadonlyArray<Finished>) => Effect.Effect<void, LedgerError>
     /** Records runs as failed for a reason the pipeline did not report (interrupted, crashed). */
     readonly fail: (runIds: ReadonlyArray<number>, error: string) => Effect.Effect<void, LedgerError>
     /** The latest run of each partition of `pipeline`, by day, time zone, then asset. */
     readonly history: (pipeline: string, options?: HistoryOptions) => Effect.Effect<ReadonlyArray<Run>, LedgerError>
+    /** The latest quality findings of each partition of `pipeline` that has some, by day, time zone, then asset. */
+    readonly quality: (
+      pipeline: string,
+      options?: HistoryOptions
+    ) => Effect.Effect<ReadonlyArray<PartitionQuality>, LedgerError>
     /** Every run of one partition, first attempt first. */
     readonly runs: (pipeline: string, partition: Partition.Partition) => Effect.Effect<ReadonlyArray<Run>, LedgerError>
   }

@@ -5,13 +5,15 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Ledger, LedgerError, type Run } from "./Ledger.ts"
+import { Ledger, LedgerError, type PartitionQuality, type Run } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
+import { partitionOf } from "./RunReport.ts"
 import * as Timestamp from "./Timestamp.ts"
 
 /** A memory Ledger. */
 export const make = (): Ledger["Service"] => {
   const runs: Array<Run> = []
+  const findings = new Map<string, PartitionQuality>()
   const key = (run: { pipeline: string } & Partition.PartitionLike) => `${run.pipeline}|${Partition.key(run)}`
   const now = Effect.map(Clock.currentTimeMillis, Timestamp.format)
   const update = (
@@ -61,6 +63,17 @@ export const make = (): Ledger["Service"] => {
     heartbeat: (runIds) => update("heartbeat", runIds, (at) => ({ heartbeatAt: at })),
     finish: (finished) => {
       const reports = new Map(finished.map(({ report, runId }) => [runId, report]))
+      const record = Effect.sync(() => {
+        for (const { report, runId } of finished) {
+          if (report.quality === undefined) continue
+          const partition = partitionOf(report)
+          findings.set(key({ pipeline: report.pipeline, ...partition }), {
+            ...partition,
+            runId,
+            findings: report.quality
+          })
+        }
+      })
       return update(
         "finish",
         finished.map(({ runId }) => runId),
@@ -76,7 +89,7 @@ export const make = (): Ledger["Service"] => {
             error: report.error === undefined ? null : `${report.error.tag}: ${report.error.message}`
           }
         }
-      )
+      ).pipe(Effect.andThen(record))
     },
     fail: (runIds, error) =>
       update("fail", runIds, (at) => ({ status: "failed", finishedAt: at, heartbeatAt: at, error })),
@@ -92,6 +105,18 @@ export const make = (): Ledger["Service"] => {
         }
         return [...latest.values()].sort(Partition.compare)
       }),
+    quality: (pipeline, options = {}) =>
+      Effect.sync(() =>
+        [...findings.entries()]
+          .filter(([key, entry]) => {
+            if (!key.startsWith(`${pipeline}|`)) return false
+            if (options.from !== undefined && entry.day < options.from) return false
+            if (options.to !== undefined && entry.day > options.to) return false
+            return options.assets === undefined || (entry.asset !== undefined && options.assets.includes(entry.asset))
+          })
+          .map(([, entry]) => entry)
+          .sort(Partition.compare)
+      ),
     runs: (pipeline, partition) => Effect.sync(() => runs.filter((run) => key(run) === key({ pipeline, ...partition })))
   })
 }

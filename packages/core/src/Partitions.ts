@@ -8,11 +8,19 @@ import * as Effect from "effect/Effect"
 import type { AssetId } from "./Asset.ts"
 import { isAbandoned, Ledger, type LedgerError, type Run } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
+import * as Quality from "./Quality.ts"
 import { Runner } from "./Runner.ts"
 
-export type PartitionStatus = "missing" | "running" | "succeeded" | "empty" | "failed"
+export type PartitionStatus = "missing" | "running" | "succeeded" | "degraded" | "empty" | "failed"
 
-export const statuses: ReadonlyArray<PartitionStatus> = ["missing", "running", "succeeded", "empty", "failed"]
+export const statuses: ReadonlyArray<PartitionStatus> = [
+  "missing",
+  "running",
+  "succeeded",
+  "degraded",
+  "empty",
+  "failed"
+]
 
 /** A pipeline as orchestration sees it: a name, its first day, its time zone, its assets (a fleet) if any. */
 export interface Definition {
@@ -37,6 +45,8 @@ export interface PartitionState {
   readonly durationMs: number | null
   readonly startedAt: string | null
   readonly finishedAt: string | null
+  /** The worst severity among its latest quality findings; `null` without findings. */
+  readonly quality: Quality.Severity | null
 }
 
 /** The latest complete day in `timeZone` at `now` (epoch ms): yesterday there. */
@@ -56,9 +66,11 @@ export const due = (definition: Definition, now: number): Array<Partition.Partit
 const stateOf = (
   partition: Partition.Partition,
   run: Run | undefined,
+  findings: ReadonlyArray<Quality.Finding> | undefined,
   now: number,
   staleAfter: number
 ): PartitionState => {
+  const quality = findings === undefined ? null : Quality.worst(findings)
   if (run === undefined) {
     return {
       ...partition,
@@ -69,7 +81,8 @@ const stateOf = (
       rowsDeleted: null,
       durationMs: null,
       startedAt: null,
-      finishedAt: null
+      finishedAt: null,
+      quality
     }
   }
   const abandoned = isAbandoned(run, now, staleAfter)
@@ -84,7 +97,8 @@ const stateOf = (
     rowsDeleted: run.rowsDeleted,
     durationMs: run.finishedAt === null ? null : Date.parse(run.finishedAt) - Date.parse(run.startedAt),
     startedAt: run.startedAt,
-    finishedAt: run.finishedAt
+    finishedAt: run.finishedAt,
+    quality
   }
 }
 
@@ -101,15 +115,28 @@ export const states = (
     const ledger = yield* Ledger
     const { staleAfter } = yield* Runner
     const days = partitions.map((partition) => partition.day).sort()
-    const runs = yield* ledger.history(pipeline, { from: days[0], to: days[days.length - 1] })
+    const span = { from: days[0], to: days[days.length - 1] }
+    const runs = yield* ledger.history(pipeline, span)
     const latest = new Map(runs.map((run) => [Partition.key(run), run]))
+    const quality = new Map(
+      (yield* ledger.quality(pipeline, span)).map((entry) => [Partition.key(entry), entry.findings])
+    )
     const now = yield* Clock.currentTimeMillis
-    return partitions.map((partition) => stateOf(partition, latest.get(Partition.key(partition)), now, staleAfter))
+    return partitions.map((partition) =>
+      stateOf(partition, latest.get(Partition.key(partition)), quality.get(Partition.key(partition)), now, staleAfter)
+    )
   })
 
 /** How many partitions are in each status. */
 export const count = (states: ReadonlyArray<PartitionState>): Record<PartitionStatus, number> => {
-  const totals: Record<PartitionStatus, number> = { missing: 0, running: 0, succeeded: 0, empty: 0, failed: 0 }
+  const totals: Record<PartitionStatus, number> = {
+    missing: 0,
+    running: 0,
+    succeeded: 0,
+    degraded: 0,
+    empty: 0,
+    failed: 0
+  }
   for (const state of states) totals[state.status]++
   return totals
 }

@@ -16,6 +16,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { Ledger, type LedgerError } from "./Ledger.ts"
 import * as Partition from "./Partition.ts"
+import * as Quality from "./Quality.ts"
 import * as Resample from "./Resample.ts"
 import { Runner } from "./Runner.ts"
 import { partitionOf, type RunError, type RunReport, type RunTimings } from "./RunReport.ts"
@@ -42,6 +43,24 @@ export interface PipelineOptions {
    * way the run is `empty`, with the rows removed in `rowsDeleted`.
    */
   readonly allowEmpty?: boolean | undefined
+  /** The source's sampling interval in milliseconds (for `coverage`); one minute by default. */
+  readonly cadence?: number | undefined
+  /**
+   * Data quality: the checks run on each partition's samples (the defaults unless `checks`), their
+   * findings in the report; `false` runs none. With `minCoverage`, a partition whose lowest
+   * variable coverage is below it is `degraded` (loaded, flagged), or with `strict` `failed` (not
+   * loaded, its previous rows kept).
+   */
+  readonly quality?: QualityPolicy | false | undefined
+}
+
+export interface QualityPolicy extends Quality.QualityOptions {
+  /** The checks to run; `Quality.defaults(this)` unless given. */
+  readonly checks?: ReadonlyArray<Quality.Check> | undefined
+  /** The lowest coverage (0 to 1) a loaded partition may have without being flagged. */
+  readonly minCoverage?: number | undefined
+  /** Below `minCoverage`: fail the partition (not loaded) instead of flagging it. */
+  readonly strict?: boolean | undefined
 }
 
 export type PipelineError = SourceError | SinkError
@@ -80,6 +99,60 @@ interface Transformed {
   readonly rows: TidyRows.TidyRows
   /** Not a single sample of the partition came: nothing is loaded unless `allowEmpty`. */
   readonly empty: boolean
+  /** The quality checks' findings; none for an empty partition or with quality off. */
+  readonly quality: ReadonlyArray<Quality.Finding> | undefined
+  /** What the quality policy makes of it: load as `succeeded` or `degraded`, or fail without loading. */
+  readonly verdict:
+    | { readonly _tag: "Load"; readonly status: "succeeded" | "degraded" }
+    | { readonly _tag: "Refuse"; readonly error: RunError }
+}
+
+// The checks of a policy, made once per options object: a range's partitions share them.
+const checksCache = new WeakMap<QualityPolicy, ReadonlyArray<Quality.Check>>()
+const checksOf = (policy: QualityPolicy): ReadonlyArray<Quality.Check> => {
+  let checks = checksCache.get(policy)
+  if (checks === undefined) {
+    checks = policy.checks ?? Quality.defaults(policy)
+    checksCache.set(policy, checks)
+  }
+  return checks
+}
+
+const noPolicy: QualityPolicy = {}
+
+/** The quality of a partition's samples and what the policy makes of it. */
+const judge = (
+  partition: Partition.Partition,
+  fleet: Resample.Fleet,
+  windows: Resample.Windows,
+  range: Partition.TimeRange,
+  cadence: number,
+  policy: QualityPolicy | false
+): Pick<Transformed, "quality" | "verdict"> => {
+  if (policy === false || windows.samples === 0)
+    return { quality: undefined, verdict: { _tag: "Load", status: "succeeded" } }
+  const quality = Quality.run(checksOf(policy), {
+    partition,
+    range,
+    cadence,
+    samples: fleet.sortedSamples(partition.asset),
+    duplicates: windows.duplicates,
+    outside: windows.ignored
+  })
+  const coverage = Quality.lowestCoverage(quality)
+  if (policy.minCoverage === undefined || coverage === undefined || coverage >= policy.minCoverage) {
+    return { quality, verdict: { _tag: "Load", status: "succeeded" } }
+  }
+  const below = `coverage ${(coverage * 100).toFixed(1)}% below the minimum ${(policy.minCoverage * 100).toFixed(1)}%`
+  return policy.strict === true
+    ? {
+        quality,
+        verdict: {
+          _tag: "Refuse",
+          error: { tag: "QualityPolicy", message: `${below} (strict): not loaded, previous rows kept` }
+        }
+      }
+    : { quality, verdict: { _tag: "Load", status: "degraded" } }
 }
 
 /**
@@ -94,7 +167,9 @@ const transform = (partitions: ReadonlyArray<Partition.Partition>, options: Pipe
     const { day, timeZone } = partitions[0]!
     const range = Partition.range({ day, timeZone })
     const assets = partitions.flatMap((partition) => (partition.asset === undefined ? [] : [partition.asset]))
-    const fleet = Resample.makeFleet({ range, variables, statistics, every })
+    const policy = options.quality === false ? false : (options.quality ?? noPolicy)
+    const cadence = options.cadence ?? Resample.defaultCadence
+    const fleet = Resample.makeFleet({ range, variables, statistics, every, cadence, keepSamples: policy !== false })
     const t0 = yield* Clock.currentTimeNanos
     yield* source
       .extract({ partition: { day, timeZone }, range, variables, ...(assets.length === 0 ? {} : { assets }) })
@@ -102,7 +177,13 @@ const transform = (partitions: ReadonlyArray<Partition.Partition>, options: Pipe
     const t1 = yield* Clock.currentTimeNanos
     const transformed = partitions.map((partition): Transformed => {
       const windows = fleet.result(partition.asset)
-      return { partition, windows, rows: Unpivot.unpivot(windows), empty: windows.samples === 0 }
+      return {
+        partition,
+        windows,
+        rows: Unpivot.unpivot(windows),
+        empty: windows.samples === 0,
+        ...judge(partition, fleet, windows, range, cadence, policy)
+      }
     })
     const t2 = yield* Clock.currentTimeNanos
     return { transformed, range, extractMs: millis(t0, t1), transformMs: millis(t1, t2) }
@@ -150,7 +231,7 @@ const report = (
   day: item.partition.day,
   timeZone: item.partition.timeZone,
   ...(item.partition.asset === undefined ? {} : { asset: item.partition.asset }),
-  status: item.empty ? "empty" : "succeeded",
+  status: item.empty ? "empty" : item.verdict._tag === "Load" ? item.verdict.status : "failed",
   samplesRead: item.windows.samples + item.windows.ignored,
   samplesIgnored: item.windows.ignored,
   duplicates: item.windows.duplicates,
@@ -159,7 +240,9 @@ const report = (
   rowsDeleted: loaded.rowsDeleted,
   startedAt: Timestamp.format(startedAt),
   durationMs: finishedAt - startedAt,
-  timings
+  timings,
+  ...(item.quality === undefined ? {} : { quality: item.quality }),
+  ...(item.verdict._tag === "Refuse" ? { error: item.verdict.error } : {})
 })
 
 /**
@@ -198,7 +281,9 @@ export const runBatch = (
       )
     return yield* Effect.gen(function* () {
       const { extractMs, range, transformMs, transformed } = yield* transform(partitions, options)
-      const toLoad = transformed.filter((item) => !item.empty || options.allowEmpty === true)
+      const toLoad = transformed.filter(
+        (item) => (!item.empty || options.allowEmpty === true) && item.verdict._tag === "Load"
+      )
       const t2 = yield* Clock.currentTimeNanos
       const outcomes = yield* loadAll(toLoad.map((item) => loadRequest(name, range, item)))
       const loadMs = millis(t2, yield* Clock.currentTimeNanos)

@@ -12,6 +12,7 @@
 import type { AssetId } from "./Asset.ts"
 import type { TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
+import * as SampleFrameModule from "./SampleFrame.ts"
 import { defaultStatistics, type SignalName, type Statistic, signalName, type Variable } from "./Signal.ts"
 import * as Window from "./Window.ts"
 
@@ -26,7 +27,17 @@ export interface ResampleOptions {
   readonly every?: Window.WindowLength | undefined
   /** The statistics to keep; `mean`, `min`, `max`, `std` by default. */
   readonly statistics?: ReadonlyArray<Statistic> | undefined
+  /**
+   * The source's sampling interval in milliseconds, for `coverage` (valid samples ÷ samples a window
+   * of this length should have); one minute by default.
+   */
+  readonly cadence?: number | undefined
+  /** Keep the partition's samples, for `sortedSamples()` (quality checks read them); off by default. */
+  readonly keepSamples?: boolean | undefined
 }
+
+/** One minute, the fonte API's sampling interval. */
+export const defaultCadence = 60_000
 
 /** The statistics of one variable, one entry per window; `NaN` where a window has no value. */
 export interface VariableWindows {
@@ -37,6 +48,8 @@ export interface VariableWindows {
   readonly max: Float64Array
   /** Sample standard deviation (ddof = 1); `NaN` with fewer than two samples. */
   readonly std: Float64Array
+  /** Valid samples ÷ the samples the window should have at the cadence; only when `coverage` is asked. */
+  readonly coverage?: Float64Array | undefined
 }
 
 /** One output signal: a variable's statistic. */
@@ -141,6 +154,9 @@ export class Resampler {
   private ordered = true
   // Only kept to count duplicates when the input is not in time order.
   private readonly timestampChunks: Array<Float64Array> = []
+  private readonly cadence: number
+  // The frames added, when `keepSamples`: `sortedSamples()` reads them.
+  private readonly kept: Array<SampleFrame> | undefined
 
   constructor(options: ResampleOptions) {
     this.asset = options.asset
@@ -150,6 +166,8 @@ export class Resampler {
     this.statistics = shape.statistics
     this.series = shape.series
     this.accumulators = new Float64Array(this.variables.length * this.grid.count * SLOTS)
+    this.cadence = options.cadence ?? defaultCadence
+    this.kept = options.keepSamples === true ? [] : undefined
   }
 
   /** Adds a chunk of samples. */
@@ -159,6 +177,7 @@ export class Resampler {
     if (length === 0) return this
     const segments = this.segment(frame.timestamps, length)
     this.timestampChunks.push(frame.timestamps)
+    this.kept?.push(frame)
     if (segments === 0) return this
     for (let v = 0; v < this.variables.length; v++) {
       const column = frame.columns[this.variables[v]!]
@@ -244,6 +263,7 @@ export class Resampler {
     const columns: Record<string, VariableWindows> = {}
     const hasData = new Uint8Array(windows)
     const slots = this.accumulators
+    const withCoverage = this.statistics.includes("coverage")
     for (let v = 0; v < this.variables.length; v++) {
       const base = v * SLOTS * windows
       const column = (slot: number) => slots.subarray(base + slot * windows, base + (slot + 1) * windows)
@@ -276,7 +296,9 @@ export class Resampler {
           std[w] = timesPowerOfTwo(deviation, -e)
         }
       }
-      columns[this.variables[v]!] = { count, mean, min, max, std }
+      columns[this.variables[v]!] = withCoverage
+        ? { count, mean, min, max, std, coverage: coverageOf(count, this.grid, this.cadence) }
+        : { count, mean, min, max, std }
     }
     let windowsWithData = 0
     for (let w = 0; w < windows; w++) windowsWithData += hasData[w]!
@@ -294,6 +316,57 @@ export class Resampler {
     }
     this.timestampChunks.length = 0
     return this.finished
+  }
+
+  /**
+   * The samples inside the partition, in time order (input order among equal timestamps), every
+   * variable of the resampler (`NaN` where missing). Needs `keepSamples`.
+   */
+  sortedSamples(): SampleFrame {
+    if (this.kept === undefined) throw new Error("Resampler.sortedSamples needs the option keepSamples")
+    const { end, start } = this.grid
+    // One frame in time order, all of it inside: it is the answer, without a copy.
+    const only = this.kept.length === 1 ? this.kept[0]! : undefined
+    if (only !== undefined && this.ordered && this.ignored === 0 && only.length === this.samples) {
+      return SampleFrameModule.make(
+        only.timestamps,
+        Object.fromEntries(
+          this.variables.map((variable) => [
+            variable,
+            only.columns[variable] ?? new Float64Array(only.length).fill(Number.NaN)
+          ])
+        ),
+        this.asset
+      )
+    }
+    const timestamps = new Float64Array(this.samples)
+    const columns = this.variables.map(() => new Float64Array(this.samples))
+    let at = 0
+    for (const frame of this.kept) {
+      const values = this.variables.map((variable) => frame.columns[variable])
+      for (let i = 0; i < frame.length; i++) {
+        const t = frame.timestamps[i]!
+        if (!(t >= start && t < end)) continue
+        timestamps[at] = t
+        for (let v = 0; v < values.length; v++) columns[v]![at] = values[v] === undefined ? Number.NaN : values[v]![i]!
+        at++
+      }
+    }
+    if (!this.ordered) {
+      const order = Array.from({ length: at }, (_, i) => i).sort((a, b) => timestamps[a]! - timestamps[b]! || a - b)
+      const sortedTimestamps = Float64Array.from(order, (i) => timestamps[i]!)
+      const sortedColumns = columns.map((column) => Float64Array.from(order, (i) => column[i]!))
+      return SampleFrameModule.make(
+        sortedTimestamps,
+        Object.fromEntries(this.variables.map((variable, v) => [variable, sortedColumns[v]!])),
+        this.asset
+      )
+    }
+    return SampleFrameModule.make(
+      timestamps,
+      Object.fromEntries(this.variables.map((variable, v) => [variable, columns[v]!])),
+      this.asset
+    )
   }
 
   private countDuplicates(): number {
@@ -509,6 +582,11 @@ export class Fleet {
     return this.resamplerOf(asset).result()
   }
 
+  /** The samples of `asset` inside the partition, in time order (needs `keepSamples`). */
+  sortedSamples(asset: AssetId | undefined): SampleFrame {
+    return this.resamplerOf(asset).sortedSamples()
+  }
+
   private resamplerOf(asset: AssetId | undefined): Resampler {
     let resampler = this.resamplers.get(asset)
     if (resampler === undefined) {
@@ -521,3 +599,15 @@ export class Fleet {
 
 /** A fleet resampler to feed chunk by chunk. */
 export const makeFleet = (options: Omit<ResampleOptions, "asset">): Fleet => new Fleet(options)
+
+// Valid samples ÷ expected samples per window: a window's length (the last one may be clipped at the
+// partition's end) over the cadence.
+const coverageOf = (count: Float64Array, grid: Window.WindowGrid, cadence: number): Float64Array => {
+  const out = new Float64Array(count.length)
+  for (let w = 0; w < count.length; w++) {
+    const from = grid.start + w * grid.every
+    const expected = (Math.min(from + grid.every, grid.end) - from) / cadence
+    out[w] = count[w]! / expected
+  }
+  return out
+}

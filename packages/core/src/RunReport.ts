@@ -5,13 +5,16 @@
 import * as Schema from "effect/Schema"
 import { AssetId } from "./Asset.ts"
 import { Day, type Partition, TimeZone } from "./Partition.ts"
+import { Finding } from "./Quality.ts"
 import { IsoTimestamp } from "./Sample.ts"
 
 /**
- * `succeeded`: loaded. `empty`: the source had no sample in the partition, so nothing was loaded and
- * its earlier rows were kept (or, with `allowEmpty`, removed: see `rowsDeleted`). `failed`: see `error`.
+ * `succeeded`: loaded. `degraded`: loaded, but below the quality policy (`minCoverage`): see
+ * `quality`. `empty`: the source had no sample in the partition, so nothing was loaded and its
+ * earlier rows were kept (or, with `allowEmpty`, removed: see `rowsDeleted`). `failed`: see `error`
+ * (a strict quality policy fails a partition without loading it).
  */
-export const RunStatus = Schema.Literals(["succeeded", "empty", "failed"])
+export const RunStatus = Schema.Literals(["succeeded", "degraded", "empty", "failed"])
 export type RunStatus = typeof RunStatus.Type
 
 export const RunError = Schema.Struct({
@@ -53,6 +56,8 @@ export const RunReport = Schema.Struct({
   durationMs: Schema.Finite,
   timings: Schema.optionalKey(RunTimings),
   error: Schema.optionalKey(RunError),
+  /** The data-quality checks' findings (`Quality`), when the pipeline ran them on the partition's samples. */
+  quality: Schema.optionalKey(Schema.Array(Finding)),
   /**
    * The ledger could not record this run, even after retries (`Pipeline.runRecorded`). The outcome
    * above stands; the ledger shows the run `running` until its heartbeat is stale, then failed.

@@ -25,8 +25,12 @@ export const knownVariables: ReadonlyArray<Variable> = ["wind_speed", "power", "
 /** What the reference challenge asks for when no variables are chosen. */
 export const defaultVariables: ReadonlyArray<Variable> = knownVariables.slice(0, 2)
 
-/** The statistics a window can carry. `std` is the sample standard deviation (ddof = 1). */
-export const statistics = ["mean", "min", "max", "std", "count"] as const
+/**
+ * The statistics a window can carry. `std` is the sample standard deviation (ddof = 1); `count` the
+ * valid samples; `coverage` the valid samples over those the window should have at the source's
+ * cadence (1 for a full window of minutes).
+ */
+export const statistics = ["mean", "min", "max", "std", "count", "coverage"] as const
 export const Statistic = Schema.Literals(statistics)
 export type Statistic = typeof Statistic.Type
 

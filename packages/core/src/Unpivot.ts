@@ -22,7 +22,7 @@ export const unpivot = (windows: Windows): TidyRows => {
   const values = new Float64Array(buffer, capacity * 8, capacity)
   const signalIndex = new Uint16Array(buffer, capacity * 16, capacity)
   const counts = series.map((entry) => windows.columns[entry.variable]!.count)
-  const statistics = series.map((entry) => windows.columns[entry.variable]![entry.statistic])
+  const statistics = series.map((entry) => windows.columns[entry.variable]![entry.statistic]!)
   const { start, every } = windows.grid
   let length = 0
   for (let w = 0; w < windowCount; w++) {

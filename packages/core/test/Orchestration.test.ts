@@ -132,7 +132,14 @@ describe("Partitions", () => {
       expect(states[4]!.lastError).toBe(
         "abandoned: gone:1 stopped without a result (no heartbeat since 1970-01-01T00:00:00.000Z)"
       )
-      expect(Partitions.count(states)).toEqual({ missing: 1, running: 1, succeeded: 1, empty: 1, failed: 2 })
+      expect(Partitions.count(states)).toEqual({
+        missing: 1,
+        running: 1,
+        succeeded: 1,
+        degraded: 0,
+        empty: 1,
+        failed: 2
+      })
       // Backfills redo the failed and the abandoned day (and the missing one), not the empty one.
       const planned = yield* Backfill.plan(partitions, { name: "test" })
       expect(planned.map((partition) => partition.day)).toEqual(["2024-01-02", "2024-01-05", "2024-01-06"])
@@ -396,7 +403,14 @@ describe("Backfill", () => {
         "2024-01-02",
         "2024-01-03"
       ])
-      expect(Partitions.count(states)).toEqual({ missing: 5, running: 0, succeeded: 1, empty: 0, failed: 2 })
+      expect(Partitions.count(states)).toEqual({
+        missing: 5,
+        running: 0,
+        succeeded: 1,
+        degraded: 0,
+        empty: 0,
+        failed: 2
+      })
       const rest = yield* Backfill.runAll(partitions, { name: "test" })
       expect(rest.planned).toBe(8 - done)
       expect(Partitions.count(yield* Partitions.states("test", partitions)).succeeded).toBe(8)

@@ -102,6 +102,30 @@ export const migrations = {
     yield* sql`DROP INDEX IF EXISTS etl_run_partition_attempt`
     yield* sql`CREATE UNIQUE INDEX etl_run_partition_attempt
       ON etl_run (pipeline, partition_day, time_zone, asset, attempt DESC)`
+  }),
+  "0009_quality": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Loaded but below the quality policy: `degraded`, a status of its own.
+    yield* sql`ALTER TABLE etl_run DROP CONSTRAINT IF EXISTS etl_run_status`
+    yield* sql`ALTER TABLE etl_run ADD CONSTRAINT etl_run_status
+      CHECK (status IN ('running', 'succeeded', 'degraded', 'empty', 'failed'))`
+    // Each partition's latest findings, one row per variable and check ('*': the partition), with
+    // the run that produced them; replaced whenever a run of the partition checks it again.
+    yield* sql`CREATE TABLE IF NOT EXISTS quality (
+      pipeline text NOT NULL,
+      partition_day date NOT NULL,
+      time_zone text NOT NULL,
+      asset text NOT NULL DEFAULT '',
+      variable text NOT NULL,
+      check_name text NOT NULL,
+      value double precision NOT NULL,
+      severity text NOT NULL CONSTRAINT quality_severity CHECK (severity IN ('ok', 'warn', 'error')),
+      reason text NOT NULL,
+      -- The finding's place among its partition's, so they read back in the checks' order.
+      position integer NOT NULL,
+      run_id integer NOT NULL REFERENCES etl_run (id) ON DELETE CASCADE,
+      PRIMARY KEY (pipeline, partition_day, time_zone, asset, variable, check_name)
+    )`
   })
 }
 

@@ -3,7 +3,7 @@
  * (running with a heartbeat, then succeeded, empty or failed, with what it read and wrote), so the
  * CLI and an orchestrator can tell which days are done, which failed and how often each was tried.
  */
-import { type Asset, Ledger, Partition } from "@delfos/etl"
+import { type Asset, Ledger, Partition, type Quality } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import { PgTypes } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
@@ -119,6 +119,87 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
 
   const ids = (runIds: ReadonlyArray<number>) => array(runIds, PgTypes.OID.int4)
 
+  // The findings of runs that checked their partition replace that partition's findings.
+  const replaceQuality = (runs: ReadonlyArray<Ledger.Finished>) => {
+    const checked = runs.filter((run) => run.report.quality !== undefined)
+    if (checked.length === 0) return Effect.void
+    const rows = checked.flatMap(({ report, runId }) =>
+      report.quality!.map((finding, position) => ({ report, runId, finding, position }))
+    )
+    const column = <A>(values: ReadonlyArray<A>, oid: number) => array(values, oid)
+    return Effect.gen(function* () {
+      yield* sql`DELETE FROM quality AS q
+        USING unnest(
+          ${column(
+            checked.map(({ report }) => report.pipeline),
+            PgTypes.OID.text
+          )},
+          ${column(
+            checked.map(({ report }) => report.day),
+            PgTypes.OID.text
+          )},
+          ${column(
+            checked.map(({ report }) => report.timeZone),
+            PgTypes.OID.text
+          )},
+          ${column(
+            checked.map(({ report }) => assetColumn(report)),
+            PgTypes.OID.text
+          )}
+        ) AS p(pipeline, day, zone, asset)
+        WHERE q.pipeline = p.pipeline AND q.partition_day = p.day::date AND q.time_zone = p.zone AND q.asset = p.asset`
+      if (rows.length === 0) return
+      yield* sql`INSERT INTO quality (pipeline, partition_day, time_zone, asset, variable, check_name, value, severity, reason, position, run_id)
+        SELECT pipeline, day::date, zone, asset, variable, check_name, value, severity, reason, position, run_id
+        FROM unnest(
+          ${column(
+            rows.map(({ report }) => report.pipeline),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ report }) => report.day),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ report }) => report.timeZone),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ report }) => assetColumn(report)),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ finding }) => finding.variable),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ finding }) => finding.check),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ finding }) => finding.value),
+            PgTypes.OID.float8
+          )},
+          ${column(
+            rows.map(({ finding }) => finding.severity),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ finding }) => finding.reason),
+            PgTypes.OID.text
+          )},
+          ${column(
+            rows.map(({ position }) => position),
+            PgTypes.OID.int4
+          )},
+          ${column(
+            rows.map(({ runId }) => runId),
+            PgTypes.OID.int4
+          )}
+        ) AS u(pipeline, day, zone, asset, variable, check_name, value, severity, reason, position, run_id)`
+    })
+  }
+
   const finish = (runs: ReadonlyArray<Ledger.Finished>) =>
     runs.length === 0
       ? Effect.void
@@ -159,7 +240,10 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
             )}
           ) AS u(id, status, samples_read, rows_written, rows_deleted, error)
           WHERE etl_run.id = u.id
-          RETURNING etl_run.id`
+          RETURNING etl_run.id`.pipe(
+            Effect.tap(() => replaceQuality(runs)),
+            sql.withTransaction
+          )
         )
 
   const fail = (runIds: ReadonlyArray<number>, error: string) =>
@@ -202,6 +286,52 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
       Effect.mapError(failed(`history of ${pipeline}`))
     )
 
+  const quality = (pipeline: string, options: Ledger.HistoryOptions = {}) =>
+    sql<{
+      day: string
+      time_zone: string
+      asset: string
+      variable: string
+      check_name: string
+      value: number
+      severity: Quality.Severity
+      reason: string
+      run_id: number
+    }>`SELECT partition_day::text AS day, time_zone, asset, variable, check_name, value, severity, reason, run_id
+      FROM quality
+      WHERE pipeline = ${pipeline}
+      ${options.from === undefined ? sql`` : sql`AND partition_day >= ${options.from}::date`}
+      ${options.to === undefined ? sql`` : sql`AND partition_day <= ${options.to}::date`}
+      ${options.assets === undefined ? sql`` : sql`AND asset = ANY(${array(options.assets, PgTypes.OID.text)})`}
+      ORDER BY partition_day, time_zone, asset, position`.pipe(
+      Effect.map((rows) => {
+        const byPartition = new Map<string, { entry: Ledger.PartitionQuality; findings: Array<Quality.Finding> }>()
+        for (const row of rows) {
+          const partition = {
+            day: row.day as Partition.Day,
+            timeZone: row.time_zone as Partition.TimeZone,
+            ...(row.asset === "" ? {} : { asset: row.asset as Asset.AssetId })
+          }
+          const key = Partition.key(partition)
+          let group = byPartition.get(key)
+          if (group === undefined) {
+            const findings: Array<Quality.Finding> = []
+            group = { entry: { ...partition, runId: row.run_id, findings }, findings }
+            byPartition.set(key, group)
+          }
+          group.findings.push({
+            check: row.check_name,
+            variable: row.variable,
+            value: row.value,
+            severity: row.severity,
+            reason: row.reason
+          })
+        }
+        return [...byPartition.values()].map((group) => group.entry).sort(Partition.compare)
+      }),
+      Effect.mapError(failed(`quality of ${pipeline}`))
+    )
+
   const runs = (pipeline: string, partition: Partition.Partition) =>
     sql<RunRow>`SELECT ${columns}
       FROM etl_run
@@ -212,7 +342,7 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
       Effect.mapError(failed(`runs of ${pipeline} ${Partition.format(partition)}`))
     )
 
-  return Ledger.Ledger.of({ start, heartbeat, finish, fail, history, runs })
+  return Ledger.Ledger.of({ start, heartbeat, finish, fail, history, quality, runs })
 })
 
 /** The ledger over the `SqlClient` in context, migrations applied first. */

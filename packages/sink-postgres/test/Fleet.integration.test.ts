@@ -40,7 +40,7 @@ const storedOf = (asset: string | undefined) =>
 const reset = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* Migrations.migrate
-  yield* sql`TRUNCATE data, signal, asset, etl_run RESTART IDENTITY CASCADE`
+  yield* sql`TRUNCATE data, signal, asset, etl_run, quality RESTART IDENTITY CASCADE`
 })
 
 layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices: true })(
@@ -161,7 +161,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
     it.effect("an existing target migrates in place: its rows stay, its signals become the default series'", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        yield* sql`DROP TABLE IF EXISTS data, signal, asset, etl_run, delfos_migrations CASCADE`
+        yield* sql`DROP TABLE IF EXISTS data, signal, asset, quality, etl_run, delfos_migrations CASCADE`
         const before = Object.fromEntries(
           Object.entries(Migrations.migrations).filter(([name]) => name < "0007")
         ) as Record<string, (typeof Migrations.migrations)[keyof typeof Migrations.migrations]>
@@ -172,7 +172,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
         FROM generate_series(0, 143) AS i CROSS JOIN signal AS s`
         expect(yield* Migrations.migrate).toEqual([
           [7, "assets"],
-          [8, "etl_run_asset"]
+          [8, "etl_run_asset"],
+          [9, "quality"]
         ])
         expect(yield* sql`SELECT count(*)::int AS n FROM data`).toEqual([{ n: 288 }])
         expect(yield* sql`SELECT name FROM signal WHERE asset_id IS NULL ORDER BY name`).toEqual([

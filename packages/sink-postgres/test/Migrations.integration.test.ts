@@ -19,13 +19,15 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [4, "etl_run_empty"],
         [5, "etl_run_heartbeat"],
         [7, "assets"],
-        [8, "etl_run_asset"]
+        [8, "etl_run_asset"],
+        [9, "quality"]
       ])
       expect((yield* tables).map((table) => table.name)).toEqual([
         "asset",
         "data",
         "delfos_migrations",
         "etl_run",
+        "quality",
         "signal"
       ])
       expect(yield* Migrations.migrate).toEqual([])
@@ -41,7 +43,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
   it.effect("etl_run: `empty` is a status; older rows get their start as heartbeat, new ones now()", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, delfos_migrations`
+      yield* sql`DROP TABLE IF EXISTS data, signal, asset, quality, etl_run, delfos_migrations CASCADE`
       // A database of the version before: the first three migrations, and a run left `running`.
       const before = Object.fromEntries(
         Object.entries(Migrations.migrations).filter(([name]) => name < "0004")
@@ -56,7 +58,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [4, "etl_run_empty"],
         [5, "etl_run_heartbeat"],
         [7, "assets"],
-        [8, "etl_run_asset"]
+        [8, "etl_run_asset"],
+        [9, "quality"]
       ])
       yield* empty
       const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`

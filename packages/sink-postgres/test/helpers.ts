@@ -97,5 +97,5 @@ export const nonFiniteRows = Effect.gen(function* () {
 export const reset = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   yield* Migrations.migrate
-  yield* sql`TRUNCATE data, signal, etl_run RESTART IDENTITY`
+  yield* sql`TRUNCATE data, signal, asset, quality, etl_run RESTART IDENTITY`
 })
