@@ -7,6 +7,7 @@ import { Partition, type Partitions } from "@delfos/etl"
 
 const cells: Record<Partitions.PartitionStatus, { readonly symbol: string; readonly color: string }> = {
   succeeded: { symbol: "■", color: "\x1b[32m" },
+  degraded: { symbol: "▣", color: "\x1b[35m" },
   empty: { symbol: "□", color: "\x1b[36m" },
   failed: { symbol: "✗", color: "\x1b[31m" },
   running: { symbol: "◐", color: "\x1b[33m" },
