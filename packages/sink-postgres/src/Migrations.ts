@@ -70,8 +70,7 @@ export const migrations = {
     yield* sql`UPDATE etl_run SET heartbeat_at = coalesce(finished_at, started_at) WHERE heartbeat_at IS NULL`
     yield* sql`ALTER TABLE etl_run ALTER COLUMN heartbeat_at SET DEFAULT now(), ALTER COLUMN heartbeat_at SET NOT NULL`
   }),
-  // 0006 is left for the worker's queue tables.
-  "0007_assets": Effect.gen(function* () {
+  "0008_assets": Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // A farm's turbines. A signal is a name of an asset's series (`power_mean` of WTG07), or of the
     // default series with no asset: `data` stays the reference's (timestamp, signal_id, value), and
@@ -95,7 +94,7 @@ export const migrations = {
     yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS signal_name_default ON signal (name) WHERE asset_id IS NULL`
     yield* sql`CREATE UNIQUE INDEX IF NOT EXISTS signal_asset_name ON signal (asset_id, name) WHERE asset_id IS NOT NULL`
   }),
-  "0008_etl_run_asset": Effect.gen(function* () {
+  "0009_etl_run_asset": Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // A partition is (day, asset): '' is the default series (no asset), so the key needs no NULLs.
     yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS asset text NOT NULL DEFAULT ''`
@@ -103,7 +102,7 @@ export const migrations = {
     yield* sql`CREATE UNIQUE INDEX etl_run_partition_attempt
       ON etl_run (pipeline, partition_day, time_zone, asset, attempt DESC)`
   }),
-  "0009_quality": Effect.gen(function* () {
+  "0010_quality": Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // Loaded but below the quality policy: `degraded`, a status of its own.
     yield* sql`ALTER TABLE etl_run DROP CONSTRAINT IF EXISTS etl_run_status`

@@ -163,7 +163,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
         const sql = yield* SqlClient.SqlClient
         yield* sql`DROP TABLE IF EXISTS data, signal, asset, quality, etl_run, delfos_migrations CASCADE`
         const before = Object.fromEntries(
-          Object.entries(Migrations.migrations).filter(([name]) => name < "0007")
+          Object.entries(Migrations.migrations).filter(([name]) => name < "0008")
         ) as Record<string, (typeof Migrations.migrations)[keyof typeof Migrations.migrations]>
         yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
         yield* sql`INSERT INTO signal (name) VALUES ('power_mean'), ('wind_speed_mean')`
@@ -171,9 +171,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
         SELECT '2024-01-01T00:00:00Z'::timestamptz + i * interval '10 minutes', s.id, i
         FROM generate_series(0, 143) AS i CROSS JOIN signal AS s`
         expect(yield* Migrations.migrate).toEqual([
-          [7, "assets"],
-          [8, "etl_run_asset"],
-          [9, "quality"]
+          [8, "assets"],
+          [9, "etl_run_asset"],
+          [10, "quality"]
         ])
         expect(yield* sql`SELECT count(*)::int AS n FROM data`).toEqual([{ n: 288 }])
         expect(yield* sql`SELECT name FROM signal WHERE asset_id IS NULL ORDER BY name`).toEqual([

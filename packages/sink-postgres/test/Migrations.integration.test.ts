@@ -18,9 +18,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [3, "etl_run_runner"],
         [4, "etl_run_empty"],
         [5, "etl_run_heartbeat"],
-        [7, "assets"],
-        [8, "etl_run_asset"],
-        [9, "quality"]
+        [8, "assets"],
+        [9, "etl_run_asset"],
+        [10, "quality"]
       ])
       expect((yield* tables).map((table) => table.name)).toEqual([
         "asset",
@@ -57,9 +57,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       expect(yield* Migrations.migrate).toEqual([
         [4, "etl_run_empty"],
         [5, "etl_run_heartbeat"],
-        [7, "assets"],
-        [8, "etl_run_asset"],
-        [9, "quality"]
+        [8, "assets"],
+        [9, "etl_run_asset"],
+        [10, "quality"]
       ])
       yield* empty
       const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`
