@@ -4,6 +4,7 @@
  * tests on one layer built for the block; `evaluate` runs them anywhere and reports each outcome.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -56,8 +57,8 @@ export interface RunOptions {
 const defaultTimeout = 60_000
 
 /**
- * Runs the checks one after another on the services of `layer` (built once, released at the end)
- * and returns each outcome; fails only when the layer cannot be built.
+ * Runs the checks one after another on the services of `layer` (built once, released at the end),
+ * on the live clock, and returns each outcome; fails only when the layer cannot be built.
  */
 export const evaluate = <R, E>(
   checks: ReadonlyArray<Check<R>>,
@@ -79,6 +80,8 @@ export const evaluate = <R, E>(
             orElse: () => violation(`did not finish within ${options.timeout ?? defaultTimeout} ms`)
           }),
           Effect.provideContext(context),
+          // Checks wait for real (a heartbeat later, a timeout), also under a test's TestClock.
+          Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()),
           Effect.exit
         )
         outcomes.push(

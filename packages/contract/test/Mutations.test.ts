@@ -125,11 +125,11 @@ const sinkFailures = (bugs: SinkBugs) =>
 describe("SinkContract catches", () => {
   const check = (prefix: string) => named(sinkChecks, prefix)
 
-  it.live("nothing in the correct version of the broken sink", () =>
+  it.effect("nothing in the correct version of the broken sink", () =>
     Effect.map(sinkFailures({}), (outcomes) => expect(failing(outcomes)).toEqual([]))
   )
 
-  it.live("a sink that appends (the NDJSON example before): nothing is ever replaced", () =>
+  it.effect("a sink that appends (the NDJSON example before): nothing is ever replaced", () =>
     Effect.gen(function* () {
       const outcomes = yield* sinkFailures({ appends: true })
       expect(failing(outcomes)).toEqual([
@@ -147,7 +147,7 @@ describe("SinkContract catches", () => {
     })
   )
 
-  it.live("a sink that does not roll back a load that fails midway", () =>
+  it.effect("a sink that does not roll back a load that fails midway", () =>
     Effect.gen(function* () {
       const outcomes = yield* sinkFailures({ noRollback: true })
       expect(failing(outcomes)).toEqual([
@@ -159,13 +159,13 @@ describe("SinkContract catches", () => {
     })
   )
 
-  it.live("a sink that clears the partition's UTC day instead of its range", () =>
+  it.effect("a sink that clears the partition's UTC day instead of its range", () =>
     Effect.map(sinkFailures({ clearsUtcDay: true }), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("a load replaces exactly its range")])
     )
   )
 
-  it.live("a sink that clears the next midnight's window too", () =>
+  it.effect("a sink that clears the next midnight's window too", () =>
     Effect.map(sinkFailures({ inclusiveEnd: true }), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("other partitions are not touched"),
@@ -174,13 +174,13 @@ describe("SinkContract catches", () => {
     )
   )
 
-  it.live("a sink whose concurrent loads interleave", () =>
+  it.effect("a sink whose concurrent loads interleave", () =>
     Effect.map(sinkFailures({ interleaves: true }), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("concurrent loads")])
     )
   )
 
-  it.live("a sink that stores values as 32-bit floats", () =>
+  it.effect("a sink that stores values as 32-bit floats", () =>
     Effect.gen(function* () {
       const outcomes = yield* sinkFailures({ storesFloat32: true })
       expect(failing(outcomes)).toEqual([check("holds the rows of a load as given"), check("concurrent loads")])
@@ -190,13 +190,13 @@ describe("SinkContract catches", () => {
     })
   )
 
-  it.live("a sink that clears the rows of signals the load does not own", () =>
+  it.effect("a sink that clears the rows of signals the load does not own", () =>
     Effect.map(sinkFailures({ clearsAllSignals: true }), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("rows of signals the load does not own"), check("an empty load")])
     )
   )
 
-  it.live("a sink that does not count what it deleted", () =>
+  it.effect("a sink that does not count what it deleted", () =>
     Effect.map(sinkFailures({ countsNoDeletes: true }), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("counts the rows")])
     )
@@ -259,11 +259,11 @@ const brokenSource = (bugs: SourceBugs) => (fixture: SourceContract.Fixture) =>
 describe("SourceContract catches", () => {
   const check = (prefix: string) => named(sourceChecks(["it dies", "it answers nothing"]), prefix)
 
-  it.live("nothing in the correct version of the broken source", () =>
+  it.effect("nothing in the correct version of the broken source", () =>
     Effect.map(SourceContract.evaluate(brokenSource({})), (outcomes) => expect(failing(outcomes)).toEqual([]))
   )
 
-  it.live("a source that reads the next midnight too", () =>
+  it.effect("a source that reads the next midnight too", () =>
     Effect.gen(function* () {
       const outcomes = yield* SourceContract.evaluate(brokenSource({ inclusiveEnd: true }))
       expect(failing(outcomes)).toEqual([
@@ -279,7 +279,7 @@ describe("SourceContract catches", () => {
     })
   )
 
-  it.live("a source that loses the sub-minute sample before midnight (end_date = 23:59:59)", () =>
+  it.effect("a source that loses the sub-minute sample before midnight (end_date = 23:59:59)", () =>
     Effect.gen(function* () {
       const outcomes = yield* SourceContract.evaluate(brokenSource({ endsASecondEarly: true }))
       expect(failing(outcomes)).toEqual([
@@ -294,13 +294,13 @@ describe("SourceContract catches", () => {
     })
   )
 
-  it.live("a source that yields variables nobody asked for", () =>
+  it.effect("a source that yields variables nobody asked for", () =>
     Effect.map(SourceContract.evaluate(brokenSource({ allVariables: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("yields the variables asked for")])
     )
   )
 
-  it.live("a source that drops samples without values", () =>
+  it.effect("a source that drops samples without values", () =>
     Effect.map(SourceContract.evaluate(brokenSource({ dropsEmptySamples: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("yields the variables asked for"),
@@ -309,7 +309,7 @@ describe("SourceContract catches", () => {
     )
   )
 
-  it.live("a source that yields its samples twice", () =>
+  it.effect("a source that yields its samples twice", () =>
     Effect.map(SourceContract.evaluate(brokenSource({ repeats: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("yields every sample of the range"),
@@ -322,7 +322,7 @@ describe("SourceContract catches", () => {
     )
   )
 
-  it.live("a source that can be read once", () =>
+  it.effect("a source that can be read once", () =>
     Effect.map(SourceContract.evaluate(brokenSource({ readsOnce: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("yields the variables asked for"),
@@ -332,7 +332,7 @@ describe("SourceContract catches", () => {
     )
   )
 
-  it.live("a source that dies instead of failing, or answers nothing when it is down", () =>
+  it.effect("a source that dies instead of failing, or answers nothing when it is down", () =>
     Effect.map(
       SourceContract.evaluate(brokenSource({}), {
         failures: {
@@ -447,11 +447,11 @@ const brokenLedger = (bugs: LedgerBugs) =>
 describe("LedgerContract catches", () => {
   const check = (prefix: string) => named(ledgerChecks, prefix)
 
-  it.live("nothing in the correct version of the broken ledger", () =>
+  it.effect("nothing in the correct version of the broken ledger", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({})), (outcomes) => expect(failing(outcomes)).toEqual([]))
   )
 
-  it.live("a ledger whose concurrent starts reuse an attempt number", () =>
+  it.effect("a ledger whose concurrent starts reuse an attempt number", () =>
     Effect.gen(function* () {
       const outcomes = yield* LedgerContract.evaluate(brokenLedger({ racyStart: true }))
       expect(failing(outcomes)).toEqual([check("concurrent starts")])
@@ -459,7 +459,7 @@ describe("LedgerContract catches", () => {
     })
   )
 
-  it.live("a ledger that numbers attempts across pipelines", () =>
+  it.effect("a ledger that numbers attempts across pipelines", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ ignoresPipeline: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("concurrent starts"),
@@ -471,31 +471,31 @@ describe("LedgerContract catches", () => {
     )
   )
 
-  it.live("a ledger whose history gives the first run, not the latest", () =>
+  it.effect("a ledger whose history gives the first run, not the latest", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ firstInHistory: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("pipelines are separate"), check("history gives the latest")])
     )
   )
 
-  it.live("a ledger whose heartbeat moves a finished run (what MemoryLedger did)", () =>
+  it.effect("a ledger whose heartbeat moves a finished run (what MemoryLedger did)", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ beatsFinishedRuns: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("heartbeat moves")])
     )
   )
 
-  it.live("a ledger that accepts a run it does not know", () =>
+  it.effect("a ledger that accepts a run it does not know", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ acceptsUnknownRuns: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("heartbeat, finish and fail of a run that does not exist")])
     )
   )
 
-  it.live("a ledger that records no error", () =>
+  it.effect("a ledger that records no error", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ dropsErrors: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("finish records"), check("fail records")])
     )
   )
 
-  it.live("a ledger that numbers attempts from 0", () =>
+  it.effect("a ledger that numbers attempts from 0", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ countsFromZero: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([
         check("start records"),
@@ -508,7 +508,7 @@ describe("LedgerContract catches", () => {
     )
   )
 
-  it.live("a ledger that gives a partition's runs newest first", () =>
+  it.effect("a ledger that gives a partition's runs newest first", () =>
     Effect.map(LedgerContract.evaluate(brokenLedger({ runsNewestFirst: true })), (outcomes) =>
       expect(failing(outcomes)).toEqual([check("start records"), check("runs gives every attempt")])
     )
