@@ -47,6 +47,8 @@ export interface QueueDatabase {
 export const queueDatabase = async (): Promise<QueueDatabase> => {
   const database = await TestDatabase.acquire()
   const runtime = ManagedRuntime.make(Queue.layer({ databaseUrl: database.url, maxConnections: 4 }))
+  // Migrated now: tests read and write the ledger's tables directly too.
+  await runtime.context()
   return {
     url: database.url,
     run: (effect) => runtime.runPromise(effect),
