@@ -43,7 +43,7 @@ interface LockedJob {
 }
 
 /** The message an abandoned run is recorded with. */
-export const abandonedBecause = (pool: string, staleAfter: number): string =>
+const abandonedBecause = (pool: string, staleAfter: number): string =>
   `abandoned: worker ${pool} stopped (no heartbeat for ${staleAfter / 1000}s)`
 
 /**

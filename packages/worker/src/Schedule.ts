@@ -97,7 +97,8 @@ export const run = (
     const tickAt = (at: Date) =>
       tick(definition, options, at).pipe(
         Effect.retry({ ...tickRetry, while: (error) => error._tag === "QueueUnavailable" }),
-        Effect.tap((result) => Effect.logInfo(describe(definition.name, result))),
+        // A library stays quiet unless something is wrong: the CLI shows debug lines when asked.
+        Effect.tap((result) => Effect.logDebug(describe(definition.name, result))),
         Effect.catch((error) =>
           Effect.logWarning(
             `schedule ${definition.name}: the tick at ${at.toISOString()} was not queued: ${error.message}`

@@ -176,12 +176,13 @@ export const start = (options: WorkerOptions = {}): Effect.Effect<Handle, Worker
     if (schedule !== undefined) yield* Schedule.validate(schedule.definition, schedule.options ?? {})
     const target = yield* Connection.targetFrom(options.databaseUrl)
 
-    // The sink and ledger of the jobs, the sweeps and the ticks share one pool.
+    // The sink and ledger of the jobs, the sweeps and the ticks share one pool: a running job may
+    // hold a connection for its load and another for its heartbeat.
     const services = yield* Layer.build(
       Layer.mergeAll(
         Layer.effect(Sink.Sink, PostgresSink.make({ name: target.display })),
         Layer.effect(Ledger.Ledger, RunLedger.make)
-      ).pipe(Layer.provideMerge(Queue.layerFor(target, { maxConnections: settings.concurrency + 2 })))
+      ).pipe(Layer.provideMerge(Queue.layerFor(target, { maxConnections: 2 * settings.concurrency + 2 })))
     )
     const runner = (id: string): Runner.Identity => ({
       id,

@@ -2,7 +2,9 @@ import { Partition, Partitions, Runner } from "@delfos/etl"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Schedule from "../src/Schedule.ts"
 import {
@@ -95,10 +97,11 @@ describe("Schedule", () => {
           messages.push(Array.isArray(message) ? message.join(" ") : String(message))
         })
       ])
+      const debug = Layer.succeed(References.MinimumLogLevel, "Debug")
       const schedule = (worker: string) =>
         Schedule.run(definition("every2s"), { sourceUrl, cron: "*/2 * * * * *" }).pipe(
           Effect.provideService(Runner.Runner, { ...Runner.defaults, id: worker }),
-          Effect.provide(collect)
+          Effect.provide(Layer.merge(collect, debug))
         )
       const fibers = await db.run(Effect.all([Effect.forkDetach(schedule("a")), Effect.forkDetach(schedule("b"))]))
       await sleep(5_000)
