@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as References from "effect/References"
 import * as Enqueue from "./Enqueue.ts"
 import type * as Jobs from "./Jobs.ts"
 import * as Queue from "./Queue.ts"
@@ -135,12 +136,21 @@ const usageTags = new Set([
   "InvalidDatabaseUrl"
 ])
 
-/** Runs a program of the command to its exit code, printing its failure on one line. */
+/**
+ * Runs a program of the command to its exit code, printing its failure on one line. Log lines go to
+ * stderr: warnings and errors, and with --verbose each job and tick too.
+ */
 const runProgram = async <E extends { readonly _tag: string; readonly message: string }>(
+  flags: Flags,
   program: Effect.Effect<number, E>,
   onFork: (fiber: Fiber.Fiber<number, E>) => void = () => undefined
 ): Promise<number> => {
-  const fiber = Effect.runFork(program)
+  const fiber = Effect.runFork(
+    program.pipe(
+      Effect.provideService(References.LogToStderr, true),
+      Effect.provideService(References.MinimumLogLevel, flags.verbose === true ? "Debug" : "Warn")
+    )
+  )
   onFork(fiber)
   const exit = await Effect.runPromise(Fiber.await(fiber))
   if (Exit.isSuccess(exit)) return exit.value
@@ -165,6 +175,7 @@ const enqueue = async (flags: Flags, env: NodeJS.ProcessEnv): Promise<number> =>
   effectOrUsage(Enqueue.validate(partitions[0]!, { ...job, maxAttempts }))
   const target = databaseOf(flags, env)
   return runProgram(
+    flags,
     Effect.gen(function* () {
       const result = yield* Enqueue.enqueue(partitions, { ...job, maxAttempts }).pipe(
         Effect.provide(Queue.layerFor(target))
@@ -226,6 +237,7 @@ const work = async (flags: Flags, env: NodeJS.ProcessEnv): Promise<number> => {
   process.on("SIGINT", onSignal)
   try {
     const code = await runProgram(
+      flags,
       Effect.scoped(
         Effect.gen(function* () {
           const worker = yield* Worker.start(workerOptions)
