@@ -113,8 +113,22 @@ export const used = [count, wrong, HttpSource.defaultBaseUrl, PostgresSink.defau
 `
     )
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
-    const result = await exec(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: scratch }).catch((error) => error)
-    expect(result.stdout ?? "").toBe("")
+    // --listFiles: proof that tsc ran and read the packages' own declarations. A type error (an
+    // expected error that does not occur because a type is `any`, say) exits non-zero, and so does
+    // a tsc that cannot start.
+    const result = await exec(process.execPath, [tsc, "-p", "tsconfig.json", "--listFiles"], { cwd: scratch }).then(
+      ({ stdout }) => ({ exitCode: 0, stdout }),
+      (error: { code?: unknown; stdout?: string; stderr?: string }) => ({
+        exitCode: error.code,
+        stdout: `${error.stdout ?? ""}${error.stderr ?? ""}`
+      })
+    )
+    expect(result, result.stdout).toMatchObject({ exitCode: 0 })
+    const read = result.stdout.split("\n").map((line) => line.trim())
+    expect(read).toContain(join(scratch, "types.ts"))
+    for (const name of ["@delfos/etl", "@delfos/etl-source-http", "@delfos/etl-sink-postgres"]) {
+      expect(read, name).toContain(join(scratch, "node_modules", ...name.split("/"), "dist", "index.d.ts"))
+    }
   })
 
   it("npx delfos-etl --help works from the installed package", async () => {
