@@ -144,7 +144,7 @@ describe("Schedule", () => {
       try {
         await waitFor(
           "the catch-up tick's six days to run",
-          async () => (await runsOf(db, "carried")).length === 6,
+          async () => (await runsOf(db, "carried")).filter((run) => run.status !== "running").length === 6,
           20_000
         )
         expect((await runsOf(db, "carried")).map((run) => [run.day, run.status])).toEqual(
