@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // Every TypeScript or JavaScript block of every README runs as written and prints what the README
 // shows for it: the ```text block right after it, or else the comment lines that end it; a snippet
 // whose README shows no output must print nothing. A snippet that is a test (it imports vitest)
-// runs under vitest, and its output is one `✓ <describe> > <test>` line per test. Shell, SQL and
+// (or calls a contract kit's `run`) runs under vitest, and its output is one `✓ <describe> > <test>` line per test. Shell, SQL and
 // text blocks are not run.
 const run = promisify(execFile)
 const root = join(import.meta.dirname, "..", "..")
@@ -17,6 +17,7 @@ const scratch = mkdtempSync(join(import.meta.dirname, "..", ".snippets-"))
 
 const readmes = [
   "packages/core/README.md",
+  "packages/contract/README.md",
   "packages/postgres/README.md",
   "packages/source-http/README.md",
   "packages/sink-postgres/README.md",
@@ -97,7 +98,8 @@ const environmentFor = async (readme: string): Promise<NodeJS.ProcessEnv> => {
   return { ...process.env, DATABASE_URL: database.url, SOURCE_API_URL: fonte.apiUrl }
 }
 
-const isTest = (code: string) => /from "(vitest|@effect\/vitest)"/.test(code)
+// A contract kit's `run` declares vitest tests, as `describe` does.
+const isTest = (code: string) => /from "(vitest|@effect\/vitest)"/.test(code) || /\b\w+Contract\.run\(/.test(code)
 
 /** Runs a snippet with node; its stdout, after checking it exits 0 and writes nothing to stderr. */
 const runScript = async (file: string, env: NodeJS.ProcessEnv): Promise<string> => {
@@ -159,13 +161,13 @@ const runUntilStopped = async (
 }
 
 /**
- * A worker has heartbeated twice (its row in `etl_worker` updated after it was written): by then
- * `runWorker` has long returned, and the snippet's SIGTERM handler is in place.
+ * The worker carrying the `nightly` schedule has queued its catch-up tick (its row in `etl_schedule`):
+ * by then it has started, and the snippet's SIGTERM handler is in place.
  */
 const workerServing = (env: NodeJS.ProcessEnv) =>
   TestDatabase.query<{ n: number }>(
     env.DATABASE_URL!,
-    "SELECT count(*)::int AS n FROM etl_worker WHERE last_seen > started_at"
+    "SELECT count(*)::int AS n FROM etl_schedule WHERE pipeline = 'nightly'"
   ).then(
     ([row]) => row!.n > 0,
     () => false

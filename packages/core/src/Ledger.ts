@@ -4,6 +4,7 @@
  * each partition's latest quality findings. Partition status,
  * backfills and schedules are derived from it; `Pipeline.runRecorded` writes it. The Postgres
  * implementation is `RunLedger` in `@delfos/etl-sink-postgres`; `MemoryLedger` is here.
+ * `@delfos/etl-contract` checks an implementation against the contract written below.
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"

@@ -19,7 +19,7 @@ export const make = (): Ledger["Service"] => {
   const update = (
     operation: string,
     runIds: ReadonlyArray<number>,
-    change: (at: string, runId: number) => Partial<Run>
+    change: (at: string, runId: number, run: Run) => Partial<Run>
   ) =>
     Effect.flatMap(now, (at) => {
       const indexes = runIds.map((runId) => runs.findIndex((run) => run.id === runId))
@@ -30,7 +30,7 @@ export const make = (): Ledger["Service"] => {
         )
       }
       indexes.forEach((index, i) => {
-        runs[index] = { ...runs[index]!, ...change(at, runIds[i]!) }
+        runs[index] = { ...runs[index]!, ...change(at, runIds[i]!, runs[index]!) }
       })
       return Effect.void
     })
@@ -60,7 +60,9 @@ export const make = (): Ledger["Service"] => {
           return run.id
         })
       ),
-    heartbeat: (runIds) => update("heartbeat", runIds, (at) => ({ heartbeatAt: at })),
+    // A late beat (it lost a race with the end) leaves a finished run as it is.
+    heartbeat: (runIds) =>
+      update("heartbeat", runIds, (at, _runId, run) => (run.status === "running" ? { heartbeatAt: at } : {})),
     finish: (finished) => {
       const reports = new Map(finished.map(({ report, runId }) => [runId, report]))
       const record = Effect.sync(() => {

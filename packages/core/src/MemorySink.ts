@@ -6,8 +6,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { type AssetId, compare as compareAssets } from "./Asset.ts"
+import * as Partition from "./Partition.ts"
 import type { SignalName } from "./Signal.ts"
-import { type LoadRequest, type LoadResult, Sink } from "./Sink.ts"
+import { invalidRow, type LoadRequest, type LoadResult, Sink, SinkLoadFailed } from "./Sink.ts"
 import * as TidyRows from "./TidyRows.ts"
 
 /** The memory sink's own handle, to read what it holds. */
@@ -52,15 +53,23 @@ export const make = (name = "memory"): { readonly sink: Sink["Service"]; readonl
   }
 
   // Build the next state aside, then swap: a load (or a batch of them) is all or nothing.
-  const loadBatch = (requests: ReadonlyArray<LoadRequest>): Effect.Effect<Array<LoadResult>> =>
-    Effect.sync(() => {
+  const loadBatch = (requests: ReadonlyArray<LoadRequest>): Effect.Effect<Array<LoadResult>, SinkLoadFailed> =>
+    Effect.suspend(() => {
+      for (const request of requests) {
+        const invalid = invalidRow(request)
+        if (invalid !== undefined) {
+          return Effect.fail(
+            new SinkLoadFailed({ sink: name, partition: Partition.format(request.partition), reason: invalid })
+          )
+        }
+      }
       const next = new Map(state)
       const results = requests.map((request) => apply(next, request))
       state = next
-      return results
+      return Effect.succeed(results)
     })
 
-  const load = (request: LoadRequest): Effect.Effect<LoadResult> =>
+  const load = (request: LoadRequest): Effect.Effect<LoadResult, SinkLoadFailed> =>
     Effect.map(loadBatch([request]), (results) => results[0]!)
 
   const rows = Effect.sync(() => {
