@@ -236,7 +236,7 @@ export const profile = (
       runValue = allowed !== undefined && allowed(x) ? Number.NaN : x
       runFrom = t
       runTo = t
-      if (runValue === runValue && cadence > longestRun) {
+      if (!Number.isNaN(runValue) && cadence > longestRun) {
         longestRun = cadence
         longestRunFrom = t
         longestRunValue = runValue
@@ -329,7 +329,7 @@ export const underperformance = (
         const expected = w >= ratedSpeed ? ratedPower : ratedPower * r * r * r
         judged++
         if (p < 0.8 * expected) {
-          if (from !== from) from = timestamps[i]!
+          if (Number.isNaN(from)) from = timestamps[i]!
           to = timestamps[i]!
           if (to - from + input.cadence > longest) {
             longest = to - from + input.cadence
