@@ -85,7 +85,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
   it.effect("etl_worker, which older workers made outside the migrations, is dropped; etl_schedule is made", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, etl_schedule, delfos_migrations`
+      yield* sql`DROP TABLE IF EXISTS data, signal, asset, quality, etl_run, etl_schedule, delfos_migrations CASCADE`
       const before = Object.fromEntries(Object.entries(Migrations.migrations).slice(0, 5))
       yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
       // As @delfos/etl-worker 0.1 created it.

@@ -55,7 +55,7 @@ describe("Jobs", () => {
     [{ pipeline: "a:b" }, "pipeline name"],
     [{ variables: [] }, 'at ["variables"]'],
     [{ variables: ["rotor_speed"] }, 'unknown variable "rotor_speed"'],
-    [{ statistics: ["median"] }, 'Expected "mean" | "min" | "max" | "std" | "count" at ["statistics"][0]'],
+    [{ statistics: ["median"] }, 'Expected "mean" | "min" | "max" | "std" | "count" | "coverage" at ["statistics"][0]'],
     [{ every: 0 }, 'at ["every"]'],
     [{ sourceUrl: "ftp://fonte/api" }, "http(s) URL"]
   ])("%j is an InvalidJob, before anything is queued", (options, message) => {
