@@ -117,13 +117,15 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
 
     // Deletes the rows of the owned signals in range whose key the new rows lack. Returns how many,
     // and whether the range may still hold rows the insert will meet (read before the delete).
+    // `NOT IN` over the keys is a hashed subplan whatever the statistics say; `NOT EXISTS` was
+    // planned as a nested loop re-running `unnest` per row on a table not yet analysed (a fresh
+    // target's second run of a day): 250 ms instead of 1.5 ms for a day's 1,152 rows.
     const deleteStale = (owned: PgTypes.Parameter, range: Partition.TimeRange, keys: Keys) =>
       sql<Cleared>`WITH stale AS (
           DELETE FROM data AS d
           WHERE ${inRange(owned, range)}
-            AND NOT EXISTS (
-              SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-              WHERE k.timestamp = d.timestamp AND k.signal_id = d.signal_id)
+            AND (d.timestamp, d.signal_id) NOT IN (
+              SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))
           RETURNING 1)
         SELECT (SELECT count(*) FROM stale)::int AS deleted,
           EXISTS (SELECT 1 FROM data WHERE ${inRange(owned, range)}) AS occupied`
@@ -134,9 +136,8 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
           DELETE FROM data WHERE ${inRange(owned, range)}
           RETURNING signal_id, timestamp)
         SELECT count(*)::int AS deleted, false AS occupied FROM old
-        WHERE NOT EXISTS (
-          SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-          WHERE k.timestamp = old.timestamp AND k.signal_id = old.signal_id)`
+        WHERE (old.timestamp, old.signal_id) NOT IN (
+          SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))`
 
     // Rows already holding their value are filtered out before the insert: ON CONFLICT would lock
     // (and so write) each of them even when its WHERE then skips the update. The load holds the
