@@ -18,5 +18,9 @@ export default defineConfig({
   splitting: true,
   treeshake: false,
   noExternal: [/^@delfos\//, /^effect(\/|$)/, /^@effect\//],
+  // Bundled CommonJS (a few of @effect/platform-node's dependencies) calls require for Node's modules.
+  banner: {
+    js: 'import { createRequire as __delfosRequire } from "node:module"; const require = __delfosRequire(import.meta.url);'
+  },
   external: ["commander", "@electric-sql/pglite", "graphile-worker"]
 })

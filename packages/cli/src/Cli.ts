@@ -32,6 +32,13 @@ export const usageLine = (message: string): string =>
     .replace(/\s*\n\s*/g, " ")
     .trim()
 
+/** commander's own "unknown command" error, with its suggestion (a method its typings leave out). */
+const unknownCommand = (parent: Command, args: ReadonlyArray<string>): never => {
+  const command = parent as unknown as { args: Array<string>; unknownCommand: () => never }
+  command.args = [...args]
+  return command.unknownCommand()
+}
+
 /** Builds the command tree; each action hands its exit code to `exit`. */
 export const program = (exit: (code: number) => void): Command => {
   /** An action that loads its command's module when it runs. */
@@ -265,7 +272,12 @@ export const program = (exit: (code: number) => void): Command => {
         "delfos-etl worker --verbose   # graphile-worker's line for every job too"
       ])
     )
-    .action(lazy<WorkerFlags>(async () => (await import("./commands/Worker.ts")).runWorker))
+    // `worker enqeue` reaches the default command as an argument: a mistyped command of `worker`.
+    .allowExcessArguments(true)
+    .action(async (flags: WorkerFlags, command: Command) => {
+      if (command.args.length > 0) unknownCommand(worker, command.args)
+      await lazy<WorkerFlags>(async () => (await import("./commands/Worker.ts")).runWorker)(flags)
+    })
   add(
     worker
       .command("enqueue")
@@ -334,8 +346,7 @@ export const program = (exit: (code: number) => void): Command => {
 
   // The root runs a day with --date; anything else there is a mistyped command.
   root.allowExcessArguments(true).action(async (flags: RunFlags, command: Command) => {
-    // commander's own message, with its suggestion (a method its typings leave out).
-    if (command.args.length > 0) (command as unknown as { unknownCommand: () => never }).unknownCommand()
+    if (command.args.length > 0) unknownCommand(root, command.args)
     if (flags.date === undefined) {
       root.outputHelp()
       exit(ExitCode.usage)

@@ -58,9 +58,7 @@ export const job = (command: Command): Command =>
     .addOption(
       option("--statistics <list>", "comma-separated statistics (mean,min,max,std,count), or all", defaults.statistics)
     )
-    .addOption(
-      option("--timezone <zone>", "the IANA time zone that defines a day", defaults.timezone)
-    )
+    .addOption(option("--timezone <zone>", "the IANA time zone that defines a day", defaults.timezone))
     .addOption(option("--every <length>", "the window length, e.g. 10min, 1h", defaults.every))
     .addOption(option("--pipeline <name>", "the pipeline's name in the run ledger", defaults.pipeline))
 

@@ -32,6 +32,8 @@ const terminateWhileWaitingOn = (table: "etl_run" | "data") =>
         Effect.gen(function* () {
           yield* sql.unsafe(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`)
           for (let i = 0; i < 200; i++) {
+            // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+            yield* sql`SELECT pg_stat_clear_snapshot()`
             const [waiting] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
               WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()`
             if ((waiting?.n ?? 0) > 0) break
