@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { createServer, type Server as HttpServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -18,8 +17,7 @@ const day = "2024-01-01"
 let target: TestDatabase.Handle
 let fonte: TestFonte.Handle
 
-const { environment, run: cli } = CliProcess.make(() => ({ databaseUrl: target.url, sourceUrl: fonte.apiUrl }))
-const bin = CliProcess.bin
+const { run: cli, spawn: cliSpawn } = CliProcess.make(() => ({ databaseUrl: target.url, sourceUrl: fonte.apiUrl }))
 const query = TestDatabase.query
 
 interface TargetRow {
@@ -51,9 +49,9 @@ const expectedRows = async (date: string) => {
 }
 
 const ledger = () =>
-  query<{ day: string; status: string; attempt: number; error: string | null }>(
+  query<{ day: string; pipeline: string; status: string; attempt: number; error: string | null }>(
     target.url,
-    "SELECT partition_day::text AS day, status, attempt, error FROM etl_run ORDER BY id"
+    "SELECT partition_day::text AS day, pipeline, status, attempt, error FROM etl_run ORDER BY id"
   )
 
 beforeAll(async () => {
@@ -117,18 +115,21 @@ const fakeSource = async (handler: Parameters<typeof createServer>[1]) => {
 
 describe("delfos-etl (the process)", () => {
   it("runs a day into an empty target: the rows computed independently; again: identical", async () => {
-    const first = await cli(["--date", day])
+    // A day no other test loads, and a pipeline of its own: what ran before does not matter.
+    const date = "2024-01-02"
+    const ofDay = async () => (await targetRows()).filter((row) => row.timestamp.startsWith(date))
+    const first = await cli(["--date", date, "--pipeline", "first"])
     expect(first.stderr).toContain("using Postgres at")
     expect(first.code).toBe(0)
-    expect(first.stdout).toContain(`${day}  succeeded  1,440 samples  144 windows`)
-    const rows = await targetRows()
-    expect(rows).toEqual(await expectedRows(day))
+    expect(first.stdout).toContain(`${date}  succeeded  1,440 samples  144 windows`)
+    const rows = await ofDay()
+    expect(rows).toEqual(await expectedRows(date))
     expect(rows.length).toBeGreaterThan(1000)
 
-    const again = await cli(["run", "--date", day])
+    const again = await cli(["run", "--date", date, "--pipeline", "first"])
     expect(again.code).toBe(0)
-    expect(await targetRows()).toEqual(rows)
-    const runs = (await ledger()).filter((run) => run.day === day)
+    expect(await ofDay()).toEqual(rows)
+    const runs = (await ledger()).filter((run) => run.day === date && run.pipeline === "first")
     expect(runs.map((run) => [run.status, run.attempt])).toEqual([
       ["succeeded", 1],
       ["succeeded", 2]
@@ -286,10 +287,7 @@ describe("delfos-etl (the process)", () => {
         // loads race for the same empty day. The partition's lock must make them take turns.
         const day = ["--date", "2024-03-01", "--pipeline", "race"]
         expect((await cli(["migrate"])).code).toBe(0)
-        const race = await withDataLocked(2, () => [
-          cli(day),
-          cli([...day, "--source-url", other.apiUrl])
-        ])
+        const race = await withDataLocked(2, () => [cli(day), cli([...day, "--source-url", other.apiUrl])])
         const [a, b] = await Promise.all(race)
         expect([a!.code, b!.code], `${a!.stderr}${b!.stderr}`).toEqual([0, 0])
         const rows = (await targetRows()).filter((row) => row.timestamp.startsWith("2024-03-01"))
@@ -306,7 +304,8 @@ describe("delfos-etl (the process)", () => {
     async () => {
       const before = await targetRows()
       // Hold the data table so the child's load blocks inside its transaction, then kill it there.
-      const child = spawn(process.execPath, [bin, "--date", "2024-01-02"], { env: environment({}), stdio: "ignore" })
+      expect((await cli(["migrate"])).code).toBe(0)
+      const { child } = cliSpawn(["--date", "2024-01-02"])
       const lockAndKill = Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
         yield* sql.withTransaction(

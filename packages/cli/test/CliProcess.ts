@@ -111,6 +111,12 @@ export const make = (
       killAfterTest(child)
     })
   const spawn = (args: ReadonlyArray<string>, overrides: Record<string, string | undefined> = {}) =>
-    track(spawnChild(process.execPath, [bin, ...args], { env: environment(overrides), cwd, stdio: ["ignore", "pipe", "pipe"] }))
+    track(
+      spawnChild(process.execPath, [bin, ...args], {
+        env: environment(overrides),
+        cwd,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+    )
   return { environment, run, spawn, cwd }
 }

@@ -1,36 +1,27 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { once } from "node:events"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import * as CliProcess from "./CliProcess.ts"
 
-const bin = join(import.meta.dirname, "..", "dist", "bin.js")
+// `delfos-etl fonte serve` as a user starts it: no configuration at all, its embedded database in
+// the working directory's .delfos/fonte. (`delfos-fonte` is the same command under another name.)
+const fresh = () =>
+  CliProcess.make(
+    () => ({ databaseUrl: undefined, sourceUrl: "http://127.0.0.1:9/api/v1" }),
+    mkdtempSync(join(tmpdir(), "delfos-fonte-"))
+  )
 
-/** Starts `delfos-fonte` on a free port and waits for its "Listening on" line. */
-const start = async (): Promise<{ child: ChildProcess; url: string }> => {
-  const env = { ...process.env }
-  delete env.DATABASE_URL
-  const child = spawn(process.execPath, [bin, "--port", "0"], { env, stdio: ["ignore", "pipe", "pipe"] })
-  let output = ""
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "Listening on" line: ${output}`)), 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)))
-  })
-  return { child, url }
+const serve = async (args: ReadonlyArray<string> = []) => {
+  const cli = fresh()
+  const server = cli.spawn(["fonte", "serve", "--port", "0", ...args], { FONTE_DATABASE_URL: undefined })
+  const [, url] = await server.waitFor(/Listening on (http:\/\/[\d.]+:\d+)/)
+  return { cli, server, url: url! }
 }
 
-describe("delfos-fonte (the process)", () => {
-  it("serves on an embedded database with no configuration and stops cleanly on SIGTERM", async () => {
-    const { child, url } = await start()
+describe("delfos-etl fonte serve (the process)", () => {
+  it("serves on an embedded database with no configuration, a line per request, and stops cleanly on SIGTERM", async () => {
+    const { server, url } = await serve()
     const seeded = await fetch(`${url}/api/seed`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -41,17 +32,49 @@ describe("delfos-fonte (the process)", () => {
       await fetch(`${url}/api/v1/sensors?start_date=2024-01-01&end_date=2024-01-01T23:59:59`)
     ).json()) as Array<unknown>
     expect(rows.length).toBe(1440)
-    child.kill("SIGTERM")
-    const [code, signal] = await once(child, "exit")
-    expect({ code, signal }).toEqual({ code: 0, signal: null })
-  }, 30_000)
+    await server.waitFor(/GET \/api\/v1\/sensors 200 \d+ms/)
+    // One line per request: the POST and the GET, each on its own line with method, path and status.
+    const requests = server
+      .stderr()
+      .split("\n")
+      .filter((line) => /^\d\d:\d\d:\d\d\.\d{3} (GET|POST) /.test(line))
+    expect(requests).toEqual([
+      expect.stringMatching(/ POST \/api\/seed 201 \d+ms$/),
+      expect.stringMatching(/ GET \/api\/v1\/sensors 200 \d+ms$/)
+    ])
+    expect(server.stderr()).not.toContain("http.status")
+    server.child.kill("SIGTERM")
+    expect(await server.exit).toBe(0)
+  }, 60_000)
 
-  it("refuses a bad port with exit code 2", async () => {
-    const child = spawn(process.execPath, [bin, "--port", "http"], { stdio: ["ignore", "pipe", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-    const [code] = await once(child, "exit")
-    expect(code).toBe(2)
-    expect(stderr).toContain('invalid port "http"')
+  it("--quiet: no line per request", async () => {
+    const { server, url } = await serve(["--quiet"])
+    expect((await fetch(`${url}/health`)).status).toBe(200)
+    server.child.kill("SIGTERM")
+    expect(await server.exit).toBe(0)
+    expect(server.stderr()).not.toMatch(/GET \/health/)
+  }, 60_000)
+
+  it("a port in use: exit 1, one line saying so", async () => {
+    const { server, url } = await serve(["--quiet"])
+    const port = new URL(url).port
+    const second = await fresh().run(["fonte", "serve", "--port", port, "--quiet"], { FONTE_DATABASE_URL: undefined })
+    expect(second.code).toBe(1)
+    const failures = second.stderr
+      .trim()
+      .split("\n")
+      .filter((line) => line.startsWith("delfos-etl:"))
+    expect(failures).toEqual([
+      `delfos-etl: port ${port} on 127.0.0.1 is already in use: stop what listens there, or give another --port (0 picks a free one)`
+    ])
+    expect(second.stderr).not.toContain("ServeError")
+    server.child.kill("SIGTERM")
+    expect(await server.exit).toBe(0)
+  }, 60_000)
+
+  it("refuses a bad port with exit code 2 and one line", async () => {
+    const result = await fresh().run(["fonte", "serve", "--port", "http"])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toBe('delfos-etl: invalid --port "http": expected a whole number from 0 to 65535\n')
   })
 })

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
-import * as Cli from "../src/Cli.ts"
+import { main } from "../src/Cli.ts"
 
-// Bad usage is refused before any I/O: no database is needed here (the URL points nowhere).
-const run = async (
-  args: ReadonlyArray<string>,
-  env: NodeJS.ProcessEnv = { DATABASE_URL: "postgres://nowhere:1/x" }
-) => {
+// `delfos-etl worker` and `worker enqueue` refuse bad usage before any I/O: no database is needed
+// here (the URL points nowhere). In process, through `main`, as the bin calls it.
+const run = async (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) => {
+  vi.stubEnv("DATABASE_URL", "postgres://nowhere:1/x")
+  vi.stubEnv("SOURCE_API_URL", undefined)
+  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value)
   let stdout = ""
   let stderr = ""
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
@@ -16,46 +17,62 @@ const run = async (
     stderr += String(chunk)
     return true
   })
-  const code = await Cli.main(["node", "delfos-etl-worker", ...args], env)
-  vi.restoreAllMocks()
-  return { code, stdout, stderr }
+  try {
+    const code = await main(["node", "delfos-etl", "worker", ...args])
+    return { code, stdout, stderr }
+  } finally {
+    vi.restoreAllMocks()
+    vi.unstubAllEnvs()
+  }
 }
 
 afterEach(() => {
   vi.restoreAllMocks()
+  vi.unstubAllEnvs()
 })
 
-describe("delfos-etl-worker (arguments)", () => {
-  it("--help: exit 0, usage and examples", async () => {
+describe("delfos-etl worker (arguments)", () => {
+  it("--help: exit 0, the commands and examples", async () => {
     const result = await run(["--help"])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain("Usage: delfos-etl-worker")
+    expect(result.stdout).toContain("Usage: delfos-etl worker")
+    expect(result.stdout).toMatch(/^ {2}run \[options\]/m)
+    expect(result.stdout).toMatch(/^ {2}enqueue \[options\]/m)
     expect(result.stdout).toContain("Examples:")
   })
 
   it.each([
     [["--concurrency", "0"], 'invalid --concurrency "0"'],
     [["--stale-after", "soon"], 'invalid --stale-after "soon"'],
-    [["--cron", "every day"], "crontab"],
-    [["--no-such-flag"], "Unknown option"],
+    [
+      ["--heartbeat-interval", "10", "--stale-after", "5"],
+      "--stale-after (5s) must be longer than --heartbeat-interval"
+    ],
+    [["--poll-interval", "-1"], 'invalid --poll-interval "-1"'],
+    [["--cron", "every day"], 'invalid cron "every day"'],
+    [["--no-such-flag"], 'unknown option "--no-such-flag"'],
     [["frobnicate"], 'unknown command "frobnicate"'],
-    [["enqueue"], "enqueue needs --date"],
+    [["enqueue"], "which days? give --date"],
     [["enqueue", "--date", "2024-02-30"], 'invalid date "2024-02-30"'],
     [["enqueue", "--from", "2024-02-03", "--to", "2024-02-01"], "invalid range"],
     [["enqueue", "--date", "2024-01-01", "--variables", "rotor_speed"], 'unknown variable "rotor_speed"'],
     [["enqueue", "--date", "2024-01-01", "--every", "ten"], 'invalid window length "ten"'],
-    [["enqueue", "--date", "2024-01-01", "--max-attempts", "0"], 'invalid --max-attempts "0"']
+    [["enqueue", "--date", "2024-01-01", "--max-attempts", "0"], 'invalid --max-attempts "0"'],
+    [["enqueue", "--date", "2024-01-01", "--pipeline", "a:b"], 'invalid --pipeline "a:b"']
   ])("%j: exit 2, one line naming the problem", async (args, message) => {
     const result = await run(args)
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain(message)
-    expect(result.stderr).not.toContain("    at ")
+    const lines = result.stderr.trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^delfos-etl: /)
+    expect(lines[0]).toContain(message)
   })
 
-  it("no database: exit 2, saying how to give one", async () => {
-    const result = await run(["enqueue", "--date", "2024-01-01"], {})
+  it("no database: exit 2, saying the queue needs Postgres and how to give it", async () => {
+    const result = await run(["enqueue", "--date", "2024-01-01"], { DATABASE_URL: undefined })
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain("no database URL")
+    expect(result.stderr).toContain("the job queue needs a Postgres database")
+    expect(result.stderr).toContain("--database-url or DATABASE_URL")
   })
 
   it("a database that does not answer: exit 1, naming it without credentials", async () => {

@@ -11,9 +11,9 @@ import * as Enqueue from "../src/Enqueue.ts"
 import * as Queue from "../src/Queue.ts"
 import * as Schedule from "../src/Schedule.ts"
 
-// Real worker processes (the command, run from source by Node), real Postgres, the fonte server
+// Real worker processes (the `delfos-etl worker` command, built), real Postgres, the fonte server
 // in this process: what several machines sharing one queue do, on one.
-const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+const bin = join(import.meta.dirname, "..", "..", "cli", "dist", "bin.js")
 const first = Partition.Day.make("2024-01-01")
 const seededDays = 60
 
@@ -50,7 +50,7 @@ interface WorkerProcess {
 }
 
 const startWorker = async (args: ReadonlyArray<string>): Promise<WorkerProcess> => {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [bin, "worker", ...args], {
     env: { ...process.env, DATABASE_URL: target.url },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -155,7 +155,7 @@ const stopAll = async (workers: ReadonlyArray<WorkerProcess>) => {
   return Promise.all(workers.map((worker) => worker.exit))
 }
 
-describe.skipIf(skipReason !== undefined)(`delfos-etl-worker processes${skipReason ? ` (${skipReason})` : ""}`, () => {
+describe.skipIf(skipReason !== undefined)(`delfos-etl worker processes${skipReason ? ` (${skipReason})` : ""}`, () => {
   beforeAll(async () => {
     fonte = await TestFonte.start({ startDate: first, days: seededDays })
     utils = await Queue.open(target.url)
@@ -208,7 +208,7 @@ describe.skipIf(skipReason !== undefined)(`delfos-etl-worker processes${skipReas
     const slow = await slowFonte(1_500)
     // One job each; the survivor is idle again before the doomed worker is found dead, and looks for
     // jobs every 250 ms, so the recovery time is the liveness check's.
-    const liveness = ["--heartbeat-interval", "250", "--stale-after", "1500", "--poll-interval", "250"]
+    const liveness = ["--heartbeat-interval", "0.25", "--stale-after", "1.5", "--poll-interval", "0.25"]
     const [doomed, survivor] = [await startWorker(liveness), await startWorker(liveness)]
     try {
       const partitions = days(10, 2)
