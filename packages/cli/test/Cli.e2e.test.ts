@@ -137,6 +137,7 @@ describe("delfos-etl (the process)", () => {
   })
 
   it("follows the source: a changed sample and a window whose samples were deleted", async () => {
+    expect((await cli(["--date", day])).code).toBe(0)
     await fetch(`${fonte.url}/api/v1/sensors`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -149,7 +150,7 @@ describe("delfos-etl (the process)", () => {
     const result = await cli(["--date", day])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("stale rows removed")
-    const rows = await targetRows()
+    const rows = (await targetRows()).filter((row) => row.timestamp.startsWith(day))
     expect(rows).toEqual(await expectedRows(day))
     expect(rows.some((row) => row.timestamp === `${day}T01:00:00.000Z`)).toBe(false)
     expect(rows.find((row) => row.timestamp === `${day}T00:00:00.000Z` && row.signal === "wind_speed_max")?.value).toBe(
@@ -207,7 +208,7 @@ describe("delfos-etl (the process)", () => {
       const result = await cli(["--date", day, "--source-url", flaky.url])
       expect(result.code).toBe(0)
       expect(calls).toBe(2)
-      expect(await targetRows()).toEqual(await expectedRows(day))
+      expect((await targetRows()).filter((row) => row.timestamp.startsWith(day))).toEqual(await expectedRows(day))
     } finally {
       flaky.close()
     }
