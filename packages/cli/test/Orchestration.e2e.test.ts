@@ -99,7 +99,7 @@ describe("delfos-etl backfill", () => {
     ]
     const running = cliSpawn(args)
     // Wait for a few days to be done, then kill it without warning.
-    await running.waitFor(/(succeeded[^]*){4}/)
+    await running.waitFor(/(succeeded[\s\S]*){4}/)
     running.child.kill("SIGKILL")
     await running.exit
     // The day it was running stays `running` until its heartbeat is older than --stale-after: then

@@ -14,7 +14,7 @@ import * as ExitCode from "../ExitCode.ts"
 import * as Failure from "../Failure.ts"
 import { defaults } from "../Options.ts"
 import * as Settings from "../Settings.ts"
-import { type RunFlags, out } from "./Run.ts"
+import { out, type RunFlags } from "./Run.ts"
 import { cron } from "./Schedule.ts"
 
 /** The job queue could not be used: unreachable, or refused. */
