@@ -332,7 +332,13 @@ export const program = (exit: (code: number) => void): Command => {
     .requiredOption("--start-date <day>", "the first day, YYYY-MM-DD")
     .addOption(option("--days <n>", "how many days, 1 to 366", 1))
     .addOption(option("--seed <n>", "the generator's seed", defaults.seed))
-    .addOption(option("--url <url>", "a running fonte server", `http://localhost:${defaults.port}`))
+    .addOption(
+      option(
+        "--url <url>",
+        "a running fonte server (one still starting gets 10 s)",
+        `http://localhost:${defaults.port}`
+      )
+    )
     .addOption(option("--database-url <url>", "seed this Postgres directly instead").env("FONTE_DATABASE_URL"))
     .option("--verbose", "print stack traces on unexpected failures")
     .addHelpText(

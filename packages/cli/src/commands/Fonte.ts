@@ -9,6 +9,7 @@ import * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { execute } from "../Execute.ts"
 import * as ExitCode from "../ExitCode.ts"
@@ -120,7 +121,13 @@ export const seed = (flags: SeedFlags): Promise<number> =>
       const url = yield* Settings.httpUrl("--url", flags.url ?? `http://localhost:${defaults.port}`)
       // The client alone: the server and PGlite are not loaded to talk to a server.
       const FonteClient = yield* Effect.promise(() => import("@delfos/fonte/FonteClient"))
+      // A server started a moment ago (`fonte serve … &`) is given a few seconds to listen.
       const answer = yield* FonteClient.populate(url, { startDate, days, seed }).pipe(
+        Effect.retry({
+          schedule: Schedule.spaced("250 millis"),
+          times: 40,
+          while: (error) => error.status === undefined
+        }),
         Effect.provide(FetchHttpClient.layer),
         Effect.mapError((error) => new FonteFailed({ message: error.message }))
       )
