@@ -1,6 +1,6 @@
 /**
  * A year through the job queue: 365 daily partitions enqueued at once and run by worker processes
- * (`delfos-etl-worker`, from source) from the fonte server in this process, on local Postgres into
+ * (`delfos-etl worker`, built: run `npm run build` first) from the fonte server in this process, on local Postgres into
  * local Postgres. Wall time from the enqueue to the last job done; then the same again (unchanged
  * data: the sink writes nothing). DATABASE_URL names the server (default the local one); the bench
  * creates and drops its own databases. Run: `npm run bench -w @delfos/etl-worker`.
@@ -15,7 +15,7 @@ import * as Enqueue from "../src/Enqueue.ts"
 import * as Queue from "../src/Queue.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+const bin = join(import.meta.dirname, "..", "..", "cli", "dist", "bin.js")
 const setups = [
   { processes: 2, concurrency: 2 },
   { processes: 1, concurrency: 1 }
@@ -24,7 +24,7 @@ const setups = [
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const startWorker = async (url: string, concurrency: number): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, [bin, "--concurrency", String(concurrency)], {
+  const child = spawn(process.execPath, [bin, "worker", "--concurrency", String(concurrency)], {
     env: { ...process.env, DATABASE_URL: url },
     stdio: ["ignore", "ignore", "pipe"]
   })
