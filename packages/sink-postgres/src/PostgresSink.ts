@@ -2,7 +2,7 @@
  * The Postgres `Sink`: a partition's tidy rows written to the alvo schema (`signal`, `data`) in one
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
  */
-import { Ledger, Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
+import { Ledger, Partition, Sink, type TidyRows } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
@@ -53,35 +53,6 @@ const parameter = (values: ReadonlyArray<unknown>, oid: number): PgTypes.Paramet
 const timestamps = (column: Float64Array) => parameter(Array.from(column), PgTypes.OID.timestamptz)
 const int4s = (column: Int32Array) => parameter(Array.from(column), PgTypes.OID.int4)
 const float8s = (column: Float64Array) => parameter(Array.from(column), PgTypes.OID.float8)
-
-const formatInstant = (t: number) => (Number.isFinite(t) ? Timestamp.format(t) : String(t))
-
-/**
- * Why `request` cannot be loaded as it is, or `undefined`. Checked before the database is touched:
- * a row outside the range or the load's signals would escape the next run's clean-up, and NaN or
- * ±Infinity must never reach the table.
- */
-const invalidRow = (request: Sink.LoadRequest): string | undefined => {
-  const { range, rows } = request
-  const owned = new Set(request.signals)
-  const seen = rows.signals.map(() => new Set<number>())
-  for (let i = 0; i < rows.length; i++) {
-    const index = rows.signalIndex[i]!
-    const signal = rows.signals[index]
-    const t = rows.timestamps[i]!
-    const value = rows.values[i]!
-    if (signal === undefined) return `row ${i}: signal index ${index} is not in the rows' signal list`
-    const row = `row ${i} (${signal} at ${formatInstant(t)})`
-    if (!Number.isFinite(value)) return `${row}: value ${value} is not finite`
-    if (!(t >= range.start && t < range.end)) {
-      return `${row}: outside the partition [${formatInstant(range.start)}, ${formatInstant(range.end)})`
-    }
-    if (!owned.has(signal)) return `${row}: ${signal} is not among the load's signals`
-    if (seen[index]!.has(t)) return `${row}: a second row for the same signal and timestamp`
-    seen[index]!.add(t)
-  }
-  return undefined
-}
 
 /** Each row's `signal.id`. */
 const rowSignalIds = (rows: TidyRows.TidyRows, ids: ReadonlyMap<string, number>): Int32Array => {
@@ -188,7 +159,8 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
 
     const load = Effect.fn("PostgresSink.load")(function* (request: Sink.LoadRequest) {
       const partition = Partition.format(request.partition)
-      const invalid = invalidRow(request)
+      // Checked before the database is touched.
+      const invalid = Sink.invalidRow(request)
       if (invalid !== undefined) return yield* new Sink.SinkLoadFailed({ sink: name, partition, reason: invalid })
       const failure = (error: SqlError.SqlError) =>
         Connection.isUnreachable(error)

@@ -290,7 +290,7 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
         )
       )
       expect(report.status).toBe("succeeded")
-      expect(sink).toMatch(/^postgres:\/\/127\.0\.0\.1:\d+\/\w+$/)
+      expect(sink).toMatch(/^postgres:\/\/\w+@127\.0\.0\.1:\d+\/\w+$/)
       expect(yield* storedRows()).toEqual(expectedRows(source, day))
     })
   )
