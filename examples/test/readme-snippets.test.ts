@@ -161,13 +161,13 @@ const runUntilStopped = async (
 }
 
 /**
- * A worker has heartbeated twice (its row in `etl_worker` updated after it was written): by then
- * `runWorker` has long returned, and the snippet's SIGTERM handler is in place.
+ * The worker carrying the `nightly` schedule has queued its catch-up tick (its row in `etl_schedule`):
+ * by then it has started, and the snippet's SIGTERM handler is in place.
  */
 const workerServing = (env: NodeJS.ProcessEnv) =>
   TestDatabase.query<{ n: number }>(
     env.DATABASE_URL!,
-    "SELECT count(*)::int AS n FROM etl_worker WHERE last_seen > started_at"
+    "SELECT count(*)::int AS n FROM etl_schedule WHERE pipeline = 'nightly'"
   ).then(
     ([row]) => row!.n > 0,
     () => false

@@ -131,7 +131,7 @@ export const program = (exit: (code: number) => void): Command => {
           defaults.only
         )
       )
-      .option("--distributed", "queue one job per day for `delfos-etl worker` processes instead"),
+      .option("--distributed", "queue the days that need it as jobs for `delfos-etl worker` processes instead"),
     Options.pipeline,
     Options.concurrency,
     Options.allowEmpty,
@@ -217,7 +217,7 @@ export const program = (exit: (code: number) => void): Command => {
       examples([
         "DATABASE_URL=postgres://db/alvo delfos-etl worker --concurrency 4",
         "delfos-etl worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1",
-        "delfos-etl worker --cron --fill 3d --source-url http://fonte:8000/api/v1",
+        "delfos-etl worker --cron --start-day 2024-01-01 --source-url http://fonte:8000/api/v1",
         "# as many workers on as many machines as you like: they share the queue"
       ])
     )
@@ -244,9 +244,10 @@ export const program = (exit: (code: number) => void): Command => {
           defaults.shutdownTimeout
         )
       )
+      .option("--cron [expression]", `also queue a schedule's ticks, read in --timezone (alone: "${defaults.cron}")`)
       .option(
-        "--cron [expression]",
-        `also queue yesterday on this schedule, read in UTC by graphile-worker (alone: "${defaults.cron}")`
+        "--start-day <day>",
+        "with --cron: the pipeline's first day; each tick queues the missing and failed days since"
       )
       .addOption(
         option(
@@ -255,7 +256,7 @@ export const program = (exit: (code: number) => void): Command => {
           defaults.lookback
         )
       )
-      .option("--fill <period>", "with --cron: make up ticks missed while no worker ran, e.g. 12h, 3d"),
+      .addOption(option("--only <statuses>", "with --cron: earlier days to queue when missed", defaults.only)),
     queue,
     Options.job,
     Options.concurrency,
@@ -268,7 +269,7 @@ export const program = (exit: (code: number) => void): Command => {
       "after",
       examples([
         "DATABASE_URL=postgres://db/alvo delfos-etl worker --concurrency 4",
-        'delfos-etl worker --cron "0 2 * * *" --fill 3d --source-url http://fonte:8000/api/v1',
+        'delfos-etl worker --cron "0 2 * * *" --start-day 2024-01-01 --timezone Europe/Lisbon --source-url http://fonte:8000/api/v1',
         "delfos-etl worker --verbose   # graphile-worker's line for every job too"
       ])
     )

@@ -28,7 +28,14 @@ export const line = (error: unknown): string => {
 export const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim()
 
 /** The errors that mean "this command line cannot be run as given". */
-const usageTags = new Set(["UsageError", "InvalidJob", "InvalidWorkerOptions", "MissingDatabaseUrl"])
+const usageTags = new Set([
+  "UsageError",
+  "InvalidJob",
+  "InvalidWorkerOptions",
+  "InvalidCron",
+  "MissingDatabaseUrl",
+  "InvalidDatabaseUrl"
+])
 
 /** The exit code for a failure. */
 export const exitCode = (error: unknown): number =>

@@ -184,9 +184,11 @@ describe("delfos-etl backfill --distributed and delfos-etl worker", () => {
       const enqueue = ["backfill", "--pipeline", "dist", "--from", "2024-01-10", "--to", "2024-01-13", "--distributed"]
       const queued = await cli(enqueue)
       expect(queued.code).toBe(0)
-      expect(queued.stdout).toContain('queued 4 of 4 days (0 already queued, 0 requeued) for pipeline "dist"')
+      expect(queued.stdout).toContain(
+        'queued 4 of 4 days to run (0 already queued, 0 requeued; 0 skipped: not missing or failed) for pipeline "dist"'
+      )
       const again = await cli(enqueue)
-      expect(again.stdout).toContain("queued 0 of 4 days (4 already queued")
+      expect(again.stdout).toContain("queued 0 of 4 days to run (4 already queued")
       const worker = cliSpawn(["worker", "--concurrency", "2"])
       try {
         const deadline = Date.now() + 30_000

@@ -49,7 +49,8 @@ describe("delfos-etl worker (arguments)", () => {
       "--stale-after (5s) must be longer than --heartbeat-interval"
     ],
     [["--poll-interval", "-1"], 'invalid --poll-interval "-1"'],
-    [["--cron", "every day"], 'invalid cron "every day"'],
+    [["--cron", "every day", "--start-day", "2024-01-01"], 'invalid cron "every day"'],
+    [["--cron"], "--cron needs --start-day"],
     [["--no-such-flag"], 'unknown option "--no-such-flag"'],
     [["frobnicate"], 'unknown command "frobnicate"'],
     [["enqueue"], "which days? give --date"],

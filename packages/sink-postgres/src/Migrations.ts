@@ -1,6 +1,7 @@
 /**
- * The alvo schema, one versioned migration per change: `signal`, `data` and the `etl_run` ledger
- * (its `empty` status and its `heartbeat_at` column came later).
+ * The alvo schema, one versioned migration per change: `signal`, `data`, the `etl_run` ledger (its
+ * `empty` status and its `heartbeat_at` column came later) and the worker's `etl_schedule`; every
+ * table the project owns is created here (graphile-worker's schema is graphile-worker's).
  * The library runs them (its layers do on start, `delfos-etl migrate` does on demand); each is
  * written to be harmless on a database that already has it.
  */
@@ -70,6 +71,23 @@ export const migrations = {
     yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz`
     yield* sql`UPDATE etl_run SET heartbeat_at = coalesce(finished_at, started_at) WHERE heartbeat_at IS NULL`
     yield* sql`ALTER TABLE etl_run ALTER COLUMN heartbeat_at SET DEFAULT now(), ALTER COLUMN heartbeat_at SET NOT NULL`
+  }),
+  "0006_drop_etl_worker": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // @delfos/etl-worker kept a heartbeat per worker pool here, made outside these migrations; a
+    // worker's liveness is now its runs' heartbeat_at.
+    yield* sql`DROP TABLE IF EXISTS etl_worker`
+  }),
+  "0007_etl_schedule": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The last cron tick a worker queued for each scheduled pipeline: workers sharing a schedule
+    // claim a tick here, so each is queued once.
+    yield* sql`CREATE TABLE IF NOT EXISTS etl_schedule (
+      pipeline text PRIMARY KEY,
+      last_tick_at timestamptz NOT NULL,
+      ticked_by text,
+      ticked_at timestamptz NOT NULL DEFAULT now()
+    )`
   })
 }
 

@@ -101,10 +101,7 @@ export const run = (flags: BackfillFlags): Promise<number> =>
       if (flags.distributed === true) {
         // The queue is the worker's: its library is loaded only for this.
         const Worker = yield* Effect.promise(() => import("./Worker.ts"))
-        return yield* Worker.enqueue(settings, partitions, {
-          maxAttempts: options.maxAttempts,
-          verbose: settings.verbose
-        })
+        return yield* Worker.backfill(settings, partitions, { only: options.only, maxAttempts: options.maxAttempts })
       }
       return yield* program(settings, partitions, options)
     }),

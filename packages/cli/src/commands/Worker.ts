@@ -1,24 +1,18 @@
 /**
- * `delfos-etl worker` (take queued days until SIGTERM/SIGINT) and `delfos-etl worker enqueue` (and
- * `backfill --distributed`): the days as graphile-worker jobs in the target Postgres, run by any
- * number of worker processes on any machines. The only module that calls `@delfos/etl-worker`.
+ * `delfos-etl worker` (take queued days until SIGTERM/SIGINT, and with `--cron` queue a schedule's
+ * ticks), `delfos-etl worker enqueue` and `backfill --distributed`: days as graphile-worker jobs in
+ * the target Postgres, run by any number of worker processes on any machines. The only module
+ * that calls `@delfos/etl-worker`.
  */
-import type { Partition } from "@delfos/etl"
+import type { Partition, Partitions } from "@delfos/etl"
 import { Enqueue, Queue, Schedule, Worker } from "@delfos/etl-worker"
-import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
-import { consoleLogFactory, Logger } from "graphile-worker"
+import * as References from "effect/References"
 import { execute } from "../Execute.ts"
 import * as ExitCode from "../ExitCode.ts"
-import * as Failure from "../Failure.ts"
 import { defaults } from "../Options.ts"
 import * as Settings from "../Settings.ts"
 import { out, type RunFlags } from "./Run.ts"
-import { cron } from "./Schedule.ts"
-
-/** The job queue could not be used: unreachable, or refused. */
-export class QueueFailed extends Schema.TaggedError<QueueFailed>()("QueueFailed", { message: Schema.String }) {}
 
 export interface EnqueueFlags extends RunFlags {
   readonly maxAttempts?: string | undefined
@@ -31,7 +25,7 @@ export interface WorkerFlags extends Settings.RawOptions {
   /** `true` when given without a value: the default cron. */
   readonly cron?: string | boolean | undefined
   readonly lookback?: string | undefined
-  readonly fill?: string | undefined
+  readonly only?: string | undefined
 }
 
 /** The queue lives in the target database, which must be a Postgres server. */
@@ -45,9 +39,7 @@ const queueUrl = (settings: Settings.Settings) =>
       )
     : Effect.succeed(settings.databaseUrl)
 
-/** graphile-worker's own log: every job with --verbose, warnings and errors otherwise. */
-const logger = (verbose: boolean) => (verbose ? new Logger(consoleLogFactory) : Queue.quietLogger)
-
+/** What every job carries besides its day. */
 const jobOptions = (settings: Settings.Settings) => ({
   pipeline: settings.pipeline,
   variables: settings.variables,
@@ -56,31 +48,26 @@ const jobOptions = (settings: Settings.Settings) => ({
   sourceUrl: settings.sourceUrl
 })
 
-// The worker library throws and rejects; its usage errors (bad options) exit 2, the rest 1.
-const fromWorker = (error: unknown) =>
-  Failure.exitCode(error) === ExitCode.usage
-    ? new Settings.UsageError({ message: Failure.line(error) })
-    : new QueueFailed({ message: Failure.line(error) })
+/** The worker library logs through Effect: warnings and errors on stderr, every job with --verbose. */
+const logging =
+  (verbose: boolean) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    effect.pipe(
+      Effect.provideService(References.LogToStderr, true),
+      Effect.provideService(References.MinimumLogLevel, verbose ? "Debug" : "Warn")
+    )
 
-/** One queued job per day, never twice; for `worker enqueue` and `backfill --distributed`. */
+/** `worker enqueue`: one job per day, done days included (a re-run), never twice. */
 export const enqueue = (
   settings: Settings.Settings,
   partitions: ReadonlyArray<Partition.Partition>,
-  options: { readonly maxAttempts: number; readonly verbose: boolean }
+  maxAttempts: number
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     const databaseUrl = yield* queueUrl(settings)
-    const result = yield* Effect.tryPromise({
-      try: () =>
-        Enqueue.enqueueRange({
-          ...jobOptions(settings),
-          databaseUrl,
-          partitions,
-          maxAttempts: options.maxAttempts,
-          logger: logger(options.verbose)
-        }),
-      catch: fromWorker
-    })
+    const options = { ...jobOptions(settings), maxAttempts }
+    yield* Enqueue.validate(partitions[0]!, options)
+    const result = yield* Enqueue.enqueue(partitions, options).pipe(Effect.provide(Queue.layer({ databaseUrl })))
     if (settings.json) {
       yield* out(`${JSON.stringify(result)}\n`)
     } else {
@@ -89,7 +76,31 @@ export const enqueue = (
       )
     }
     return ExitCode.success
-  })
+  }).pipe(logging(settings.verbose))
+
+/** `backfill --distributed`: what the ledger says needs a run (as `backfill` plans it), queued. */
+export const backfill = (
+  settings: Settings.Settings,
+  partitions: ReadonlyArray<Partition.Partition>,
+  options: { readonly only: ReadonlyArray<Partitions.PartitionStatus>; readonly maxAttempts: number }
+): Effect.Effect<number, unknown> =>
+  Effect.gen(function* () {
+    const databaseUrl = yield* queueUrl(settings)
+    const backfillOptions = { ...jobOptions(settings), ...options }
+    yield* Enqueue.validate(partitions[0]!, backfillOptions)
+    const result = yield* Enqueue.backfill(partitions, backfillOptions).pipe(
+      Effect.provide(Queue.layer({ databaseUrl }))
+    )
+    if (settings.json) {
+      yield* out(`${JSON.stringify(result)}\n`)
+    } else {
+      yield* out(
+        `queued ${result.added} of ${result.planned} days to run (${result.alreadyQueued} already queued, ${result.requeued} requeued; ` +
+          `${result.skipped} skipped: not ${options.only.join(" or ")}) for pipeline "${settings.pipeline}"; run them with: delfos-etl worker\n`
+      )
+    }
+    return ExitCode.success
+  }).pipe(logging(settings.verbose))
 
 export const runEnqueue = (flags: EnqueueFlags): Promise<number> =>
   execute(
@@ -97,21 +108,13 @@ export const runEnqueue = (flags: EnqueueFlags): Promise<number> =>
       const settings = yield* Settings.read(flags)
       const partitions = yield* Settings.partitions(flags, settings.timeZone)
       const maxAttempts = yield* Settings.integer("--max-attempts", flags.maxAttempts, defaults.maxAttempts, 1, 100)
-      return yield* enqueue(settings, partitions, { maxAttempts, verbose: settings.verbose })
+      return yield* enqueue(settings, partitions, maxAttempts)
     }),
     { verbose: flags.verbose === true }
   )
 
-interface WorkerPlan {
-  readonly settings: Settings.Settings
-  readonly databaseUrl: string
-  readonly pollInterval: number
-  readonly shutdownTimeout: number
-  readonly crontab: string | undefined
-}
-
-/** Everything checked before any I/O: a bad option exits 2 before a connection is opened. */
-const plan = (flags: WorkerFlags) =>
+/** The worker's options, everything checked before any I/O: a bad option exits 2 before a connection. */
+const workerOptions = (flags: WorkerFlags) =>
   Effect.gen(function* () {
     const settings = yield* Settings.read(flags)
     const databaseUrl = yield* queueUrl(settings)
@@ -122,84 +125,75 @@ const plan = (flags: WorkerFlags) =>
       defaults.shutdownTimeout,
       0
     )
-    let crontab: string | undefined
+    let schedule: Worker.WorkerOptions["schedule"]
     if (flags.cron !== undefined) {
-      const pattern = yield* cron(flags.cron === true ? defaults.cron : String(flags.cron), settings.timeZone)
-      const lookback = yield* Settings.integer("--lookback", flags.lookback, defaults.lookback, 0, 366)
-      const maxAttempts = yield* Settings.integer("--max-attempts", flags.maxAttempts, defaults.maxAttempts, 1, 100)
-      crontab = yield* Effect.try({
-        // The worker queues yesterday at every tick and `lookback` days before it: the CLI's
-        // `--lookback n` means the last n days up to yesterday, as `schedule` reads it.
-        try: () =>
-          Schedule.crontabFor({
-            ...jobOptions(settings),
-            cron: pattern,
-            lookback: Math.max(0, lookback - 1),
-            timeZone: settings.timeZone,
-            fill: flags.fill,
-            maxAttempts
-          }),
-        catch: fromWorker
-      })
+      if (settings.startDay === undefined) {
+        return yield* new Settings.UsageError({ message: "--cron needs --start-day: the pipeline's first day" })
+      }
+      const definition = { name: settings.pipeline, startDay: settings.startDay, timeZone: settings.timeZone }
+      const { pipeline: _, ...job } = jobOptions(settings)
+      const options = {
+        ...job,
+        cron: flags.cron === true ? defaults.cron : String(flags.cron),
+        lookback: yield* Settings.integer("--lookback", flags.lookback, defaults.lookback, 0, 366),
+        only: yield* Settings.only(flags.only),
+        maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, defaults.maxAttempts, 1, 100)
+      }
+      yield* Schedule.validate(definition, options)
+      schedule = { definition, options }
     }
-    return { settings, databaseUrl, pollInterval, shutdownTimeout, crontab } satisfies WorkerPlan
+    return {
+      settings,
+      options: {
+        databaseUrl,
+        concurrency: settings.concurrency,
+        pollInterval: Math.round(pollInterval * 1000),
+        shutdownTimeout: Math.round(shutdownTimeout * 1000),
+        heartbeatInterval: settings.runner.heartbeatInterval,
+        staleAfter: settings.runner.staleAfter,
+        schedule
+      } satisfies Worker.WorkerOptions
+    }
   })
 
-const say = (text: string) => process.stderr.write(`${text}\n`)
-
-/** Runs a worker until SIGTERM/SIGINT (a second signal exits at once, its jobs go back to the queue). */
-const work = async ({ crontab, databaseUrl, pollInterval, settings, shutdownTimeout }: WorkerPlan) => {
-  const worker = await Worker.runWorker({
-    databaseUrl,
-    concurrency: settings.concurrency,
-    pollInterval: Math.round(pollInterval * 1000),
-    heartbeatInterval: settings.runner.heartbeatInterval,
-    staleAfter: settings.runner.staleAfter,
-    shutdownTimeout: Math.round(shutdownTimeout * 1000),
-    crontab,
-    logger: logger(settings.verbose)
-  })
-  say(
-    `worker ${worker.id} (pid ${process.pid}) taking jobs from ${Connection.describe(databaseUrl)}, ${settings.concurrency} at a time` +
-      (crontab === undefined ? "" : `, queueing yesterday on "${crontab.split(" delfos_")[0]}" (UTC)`)
-  )
+/**
+ * `worker [run]`: takes jobs until SIGTERM/SIGINT, which interrupt it (running jobs get the
+ * shutdown timeout to finish, exit 0); a second signal exits at once (exit 1), its running jobs
+ * going back to the queue when its heartbeat stops.
+ */
+export const runWorker = (flags: WorkerFlags): Promise<number> => {
   let signals = 0
-  const onSignal = (signal: NodeJS.Signals) => {
+  const again = (signal: NodeJS.Signals) => {
     signals++
-    if (signals > 1) {
-      say(`worker: ${signal} again, exiting at once (its running jobs go back to the queue)`)
-      process.exit(ExitCode.failed)
+    if (signals === 1) {
+      process.stderr.write(`worker: ${signal}, finishing running jobs (again to exit at once)\n`)
+      return
     }
-    say(`worker: ${signal}, finishing running jobs (again to exit at once)`)
-    worker.stop().catch(() => undefined)
+    process.stderr.write(`worker: ${signal} again, exiting at once (its running jobs go back to the queue)\n`)
+    process.exit(ExitCode.failed)
   }
-  process.on("SIGTERM", onSignal)
-  process.on("SIGINT", onSignal)
-  try {
-    await worker.done
-    say("worker: stopped")
-    return ExitCode.success
-  } finally {
-    process.off("SIGTERM", onSignal)
-    process.off("SIGINT", onSignal)
-  }
-}
-
-export const runWorker = async (flags: WorkerFlags): Promise<number> => {
-  let planned: WorkerPlan | undefined
-  const code = await execute(
-    Effect.map(plan(flags), (value) => {
-      planned = value
-      return ExitCode.success
+  process.on("SIGTERM", again)
+  process.on("SIGINT", again)
+  return execute(
+    Effect.gen(function* () {
+      const { options, settings } = yield* workerOptions(flags)
+      return yield* Effect.scoped(
+        Effect.gen(function* () {
+          const worker = yield* Worker.start(options)
+          process.stderr.write(
+            `worker ${worker.id} (pid ${process.pid}) taking jobs from ${settings.databaseUrl === undefined ? "" : Settings.redactUrl(settings.databaseUrl)}, ${settings.concurrency} at a time` +
+              (options.schedule === undefined
+                ? "\n"
+                : `, queueing the schedule "${options.schedule.options?.cron}" (${settings.timeZone}) from ${settings.startDay}\n`)
+          )
+          return yield* worker.done
+        })
+      ).pipe(logging(settings.verbose))
     }),
-    { verbose: flags.verbose === true }
-  )
-  if (planned === undefined) return code
-  try {
-    return await work(planned)
-  } catch (error) {
-    const failure = fromWorker(error)
-    process.stderr.write(`delfos-etl: ${failure.message}\n`)
-    return Failure.exitCode(failure)
-  }
+    { verbose: flags.verbose === true, interrupted: "success" }
+  ).finally(() => {
+    process.off("SIGTERM", again)
+    process.off("SIGINT", again)
+    if (signals > 0) process.stderr.write("worker: stopped\n")
+  })
 }
