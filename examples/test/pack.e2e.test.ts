@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
+import { once } from "node:events"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -161,9 +162,54 @@ export const used = [count, wrong, HttpSource.defaultBaseUrl, PostgresSink.defau
     }
   })
 
-  it("npx delfos-etl --help works from the installed package", async () => {
+  it("npx delfos-etl --help works from the installed package, and its two other names", async () => {
     const { stdout } = await exec("npx", ["--no-install", "delfos-etl", "--help"], { cwd: scratch })
     expect(stdout).toContain("Usage: delfos-etl")
     expect(stdout).toContain("Examples:")
+    // `delfos-fonte` is `delfos-etl fonte serve`, `delfos-etl-worker` is `delfos-etl worker`.
+    expect((await exec("npx", ["--no-install", "delfos-fonte", "--help"], { cwd: scratch })).stdout).toContain(
+      "Usage: delfos-etl fonte serve"
+    )
+    expect((await exec("npx", ["--no-install", "delfos-etl-worker", "--help"], { cwd: scratch })).stdout).toContain(
+      "Usage: delfos-etl worker"
+    )
+  })
+
+  it("runs a day from the installed package: its fonte, then the ETL, both on the embedded database", async () => {
+    const env: Record<string, string | undefined> = { ...process.env, npm_config_update_notifier: "false" }
+    delete env.DATABASE_URL
+    delete env.FONTE_DATABASE_URL
+    delete env.SOURCE_API_URL
+    // The installed bin itself (not through npx), so that SIGTERM reaches the server.
+    const delfosFonte = join(scratch, "node_modules", "delfos-etl", "bin", "delfos-fonte.js")
+    const fonte = spawn(process.execPath, [delfosFonte, "--port", "0", "--quiet"], {
+      cwd: scratch,
+      env,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = ""
+        fonte.stderr.on("data", (chunk: Buffer) => {
+          text += chunk.toString()
+          const match = /Listening on (http:\/\/[\d.]+:\d+)/.exec(text)
+          if (match) resolve(match[1]!)
+        })
+        fonte.on("exit", (code) => reject(new Error(`the fonte exited ${code}: ${text}`)))
+      })
+      await exec("npx", ["--no-install", "delfos-etl", "fonte", "seed", "--start-date", "2024-01-01", "--url", url], {
+        cwd: scratch,
+        env
+      })
+      const { stdout } = await exec(
+        "npx",
+        ["--no-install", "delfos-etl", "--date", "2024-01-01", "--source-url", `${url}/api/v1`],
+        { cwd: scratch, env }
+      )
+      expect(stdout).toContain("2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows")
+    } finally {
+      fonte.kill("SIGTERM")
+      if (fonte.exitCode === null) await once(fonte, "exit")
+    }
   })
 })

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 
 /** Where the applied migrations are recorded. */
 export const table = "delfos_migrations"
@@ -150,10 +151,26 @@ export const migrations = {
  * Applies the migrations the database does not have yet, in one transaction, and returns those it
  * applied (none on an up-to-date database). Concurrent callers wait for each other.
  */
-export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord(migrations),
-  table
+export const migrate: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError.SqlError,
+  SqlClient.SqlClient
+> = Effect.gen(function* () {
+  // Every layer that writes migrates at its start: one cheap read first, so that an up-to-date
+  // database (the usual case) costs no transaction and no table lock.
+  if (yield* upToDate) return []
+  return yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
 })
+
+/** The newest migration's id. */
+export const latest = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
+
+/** Whether the database has every migration: false when it has not got the table yet (the read fails). */
+export const upToDate: Effect.Effect<boolean, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ applied: number | null }>`SELECT max(migration_id)::int AS applied FROM ${sql(table)}`
+  return row?.applied === latest
+}).pipe(Effect.orElseSucceed(() => false))
 
 export interface MigrationReport {
   /** The migrations applied now, `[id, name]`; none on an up-to-date database. */

@@ -99,24 +99,25 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
       sql<{ occupied: boolean }>`SELECT EXISTS (SELECT 1 FROM data AS d WHERE EXISTS (${inScope(scope)})) AS occupied`
 
     // Deletes the owned rows whose key the new rows lack (upsert), or all owned rows (replace).
-    // Returns how many of each signal went that the new rows do not have.
+    // Returns how many of each signal went that the new rows do not have. `NOT IN` over the keys is
+    // a hashed subplan whatever the statistics say; `NOT EXISTS` was planned as a nested loop
+    // re-running `unnest` per row on a table not yet analysed (a fresh target's second run of a
+    // day): 250 ms instead of 1.5 ms for a day's 1,152 rows.
     const clear = (scope: Scope, keys: Keys) =>
       strategy === "upsert"
         ? sql<Deleted>`WITH stale AS (
             DELETE FROM data AS d
             WHERE EXISTS (${inScope(scope)})
-              AND NOT EXISTS (
-                SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-                WHERE k.timestamp = d.timestamp AND k.signal_id = d.signal_id)
+              AND (d.timestamp, d.signal_id) NOT IN (
+                SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))
             RETURNING d.signal_id)
           SELECT signal_id, count(*)::int AS deleted FROM stale GROUP BY signal_id`
         : sql<Deleted>`WITH old AS (
             DELETE FROM data AS d WHERE EXISTS (${inScope(scope)})
             RETURNING d.signal_id, d.timestamp)
           SELECT signal_id, count(*)::int AS deleted FROM old
-          WHERE NOT EXISTS (
-            SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-            WHERE k.timestamp = old.timestamp AND k.signal_id = old.signal_id)
+          WHERE (old.timestamp, old.signal_id) NOT IN (
+            SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))
           GROUP BY signal_id`
 
     // Rows already holding their value are filtered out before the insert: ON CONFLICT would lock
