@@ -233,7 +233,7 @@ export const profile = (
         longestRunValue = runValue
       }
     } else {
-      runValue = allowed !== undefined && allowed(x) ? Number.NaN : x
+      runValue = allowed?.(x) ? Number.NaN : x
       runFrom = t
       runTo = t
       if (!Number.isNaN(runValue) && cadence > longestRun) {

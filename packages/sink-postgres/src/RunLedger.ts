@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
 import * as SqlClientService from "effect/sql/SqlClient"
-import type * as SqlError from "effect/sql/SqlError"
+import * as SqlError from "effect/sql/SqlError"
 import * as Migrations from "./Migrations.ts"
 
 interface RunRow {
@@ -107,6 +107,13 @@ export const make: Effect.Effect<Ledger.Ledger["Service"], never, SqlClient.SqlC
   ) =>
     update.pipe(
       Effect.mapError(failed(`${operation} run ${runIds.join(", ")}`)),
+      // A connection lost inside `finish`'s transaction fails the rollback too, which the SQL client
+      // reports as a defect; the server rolled back all the same: a failure, retried like the others.
+      Effect.catchDefect((defect) =>
+        SqlError.isSqlError(defect)
+          ? Effect.fail(failed(`${operation} run ${runIds.join(", ")}`)(defect))
+          : Effect.die(defect)
+      ),
       Effect.flatMap((rows) => {
         if (rows.length === new Set(runIds).size) return Effect.void
         const found = new Set(rows.map((row) => row.id))
