@@ -104,7 +104,9 @@ const query = {
       "Repeated (metrics=wind_speed&metrics=power) or comma-separated; wind_speed, power, ambient_temperature; none = all"
   }),
   format: Schema.optional(Schema.String).annotate({
-    description: "Extension: json (default, one streamed JSON array) or ndjson (one row per line)"
+    description:
+      "Extension: json (default, one streamed JSON array), ndjson (one row per line) or columns (a line per page of " +
+      "one turbine: turbine_id, timestamp_ms (epoch milliseconds) and an array per metric asked for)"
   }),
   turbine_id: Schema.optional(Schema.Array(Schema.String)).annotate({
     description:

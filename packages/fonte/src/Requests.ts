@@ -69,7 +69,7 @@ export const excerpt = (value: unknown, depth = 0): unknown => {
  */
 export const storable = { start: Timestamp.parse("0000-01-01"), end: Timestamp.parse("+010000-01-01") } as const
 
-export type Format = "json" | "ndjson"
+export type Format = "json" | "ndjson" | "columns"
 
 /** A turbine a request names, and which `turbine_id` parameter named it (for a 422's `loc`). */
 export interface TurbineRef {
@@ -161,11 +161,11 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
     }
   })
   const formatText = params.get("format") ?? "json"
-  if (formatText !== "json" && formatText !== "ndjson") {
+  if (formatText !== "json" && formatText !== "ndjson" && formatText !== "columns") {
     issues.push({
       type: "enum",
       loc: ["query", "format"],
-      msg: "Input should be 'json' or 'ndjson'",
+      msg: "Input should be 'json', 'ndjson' or 'columns'",
       input: formatText
     })
   }

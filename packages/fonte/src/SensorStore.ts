@@ -126,8 +126,14 @@ const int4Array = (values: ReadonlyArray<number>) => Result.getOrThrow(PgTypes.a
 export class SensorStore extends Context.Service<
   SensorStore,
   {
-    /** The farm's turbines, in the order they were added: the first is the default. */
+    /** The farm's turbines, in the order they were added (the first is the default), as the table has them now. */
     readonly turbines: Effect.Effect<ReadonlyArray<Turbine>, SqlError.SqlError>
+    /**
+     * The farm's turbines as last read, read again when one of `names` is not among them: what a
+     * request needs to resolve its turbines without a query of its own. Turbines are only ever
+     * added, so the list read before holds every turbine it had, in the same order.
+     */
+    readonly known: (names: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Turbine>, SqlError.SqlError>
     /** Adds the turbines the farm lacks, in order; `metadata: "update"` also rewrites what is known of the others. */
     readonly register: (
       turbines: ReadonlyArray<TurbineInput>,
@@ -192,11 +198,20 @@ export class SensorStore extends Context.Service<
         y: number | null
       }): Turbine => ({ id: row.id, turbineId: row.turbine_id, ratedPower: row.rated_power, x: row.x, y: row.y })
 
+      let lastRead: ReadonlyArray<Turbine> = []
       const turbines = Effect.map(
         sql<{ id: number; turbine_id: string; rated_power: number | null; x: number | null; y: number | null }>`
           SELECT id, turbine_id, rated_power, x, y FROM turbine ORDER BY id`,
-        (rows) => rows.map(toTurbine)
+        (rows) => {
+          lastRead = rows.map(toTurbine)
+          return lastRead
+        }
       )
+      const known = (names: ReadonlyArray<string>) =>
+        Effect.suspend(() => {
+          const have = new Set(lastRead.map((turbine) => turbine.turbineId))
+          return lastRead.length > 0 && names.every((name) => have.has(name)) ? Effect.succeed(lastRead) : turbines
+        })
 
       const register = Effect.fn("SensorStore.register")(function* (
         wanted: ReadonlyArray<TurbineInput>,
@@ -278,7 +293,7 @@ export class SensorStore extends Context.Service<
         frame: SampleFrame.SampleFrame,
         turbineId?: string | undefined
       ) {
-        const name = turbineId ?? (yield* turbines)[0]?.turbineId ?? firstTurbine
+        const name = turbineId ?? (yield* known([]))[0]?.turbineId ?? firstTurbine
         const [id] = idsOf(yield* register([{ turbineId: name }], "keep"), [name])
         const buffer = rowBuffer()
         let written = 0
@@ -371,28 +386,31 @@ export class SensorStore extends Context.Service<
           ORDER BY timestamp
           LIMIT ${pageSize}`.values
 
-      const pagesOf = (turbine: Turbine, start: number, end: number) =>
-        Stream.paginate(undefined as number | undefined, (after) =>
-          Effect.map(page(turbine.id, start, end, after), (rows) => {
-            const last = rows[rows.length - 1]
-            const next =
-              rows.length === pageSize && last !== undefined ? Option.some((last[0] as Date).getTime()) : Option.none()
-            return [[{ turbine, rows }], next] as const
-          })
-        )
-
+      // One keyset walk over the turbines in order: a turbine's pages, then the next turbine's.
       const range = (farm: ReadonlyArray<Turbine>, start: number, end: number) =>
-        Stream.fromIterable(farm).pipe(
-          Stream.flatMap((turbine) => pagesOf(turbine, start, end)),
-          Stream.filter((page) => page.rows.length > 0),
-          // Fetch the next page while the current one is being written out.
-          Stream.buffer({ capacity: 1 })
-        )
+        farm.length === 0
+          ? Stream.empty
+          : Stream.paginate({ index: 0, after: undefined as number | undefined }, ({ after, index }) =>
+              Effect.map(page(farm[index]!.id, start, end, after), (rows) => {
+                const last = rows[rows.length - 1]
+                const next =
+                  rows.length === pageSize && last !== undefined
+                    ? Option.some({ index, after: (last[0] as Date).getTime() as number | undefined })
+                    : index + 1 < farm.length
+                      ? Option.some({ index: index + 1, after: undefined })
+                      : Option.none()
+                return [rows.length === 0 ? [] : [{ turbine: farm[index]!, rows }], next] as const
+              })
+            ).pipe(
+              // Fetch the next page while the current one is being written out.
+              Stream.buffer({ capacity: 1 })
+            )
 
       const count = Effect.map(sql<{ n: number }>`SELECT count(*)::int AS n FROM data`, (rows) => rows[0]?.n ?? 0)
 
       return SensorStore.of({
         turbines,
+        known,
         register,
         upsert,
         replace,

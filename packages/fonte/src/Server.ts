@@ -109,13 +109,16 @@ const SensorsHandlers = HttpApiBuilder.group(
 
     /** The turbines a query asks for, or its farm's first; a 422 for a turbine the farm lacks. */
     const turbinesOf = (asked: ReadonlyArray<Requests.TurbineRef> | undefined) =>
-      Effect.map(Effect.orDie(store.turbines), (farm): Requests.Invalid | ReadonlyArray<Turbine> => {
-        if (asked === undefined) return farm.slice(0, 1)
-        const unknown = Requests.unknownTurbines(asked, new Set(farm.map((turbine) => turbine.turbineId)))
-        if (unknown !== undefined) return unknown
-        const byName = new Map(farm.map((turbine) => [turbine.turbineId, turbine]))
-        return asked.map((turbine) => byName.get(turbine.turbineId)!)
-      })
+      Effect.map(
+        Effect.orDie(store.known(asked?.map((turbine) => turbine.turbineId) ?? [])),
+        (farm): Requests.Invalid | ReadonlyArray<Turbine> => {
+          if (asked === undefined) return farm.slice(0, 1)
+          const unknown = Requests.unknownTurbines(asked, new Set(farm.map((turbine) => turbine.turbineId)))
+          if (unknown !== undefined) return unknown
+          const byName = new Map(farm.map((turbine) => [turbine.turbineId, turbine]))
+          return asked.map((turbine) => byName.get(turbine.turbineId)!)
+        }
+      )
 
     return handlers
       .handle("turbines", () =>
@@ -135,9 +138,10 @@ const SensorsHandlers = HttpApiBuilder.group(
           const { end, format, metrics, start, turbines: asked } = query.value
           const chosen = yield* turbinesOf(asked)
           if ("_tag" in chosen) return invalid(chosen)
-          const write = SensorJson.writer({ metrics, withTurbine: asked !== undefined }, format)
-          const pages = store.range(chosen, start, end).pipe(Stream.map((page) => encoder.encode(write(page))))
-          if (format === "ndjson") return HttpServerResponse.stream(pages, { contentType: "application/x-ndjson" })
+          const shape = { metrics, withTurbine: asked !== undefined }
+          const write = format === "columns" ? SensorJson.columnsWriter(shape) : SensorJson.writer(shape, format)
+          const pages = store.range(chosen, start, end).pipe(Stream.map(write))
+          if (format !== "json") return HttpServerResponse.stream(pages, { contentType: "application/x-ndjson" })
           // One JSON array, written a page at a time: "[" row ("," row)* "]".
           const body = pages.pipe(
             Stream.prepend([encoder.encode("[")]),

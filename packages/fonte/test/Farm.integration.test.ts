@@ -171,6 +171,38 @@ describe("the fonte serves a farm", () => {
     expect(times.every((t, i) => i === 0 || t > times[i - 1]!)).toBe(true)
   })
 
+  it("format=columns: a line per page of one turbine, epoch milliseconds and the metrics asked, the same samples", async () => {
+    const query = "start_date=2024-03-01&end_date=2024-03-08T23:59:59&turbine_id=WTG03,WTG01"
+    const json = await rows(`${query}&metrics=power,wind_speed`)
+    const response = await get(`/api/v1/sensors?${query}&metrics=power,wind_speed&format=columns`)
+    expect(response.status).toBe(200)
+    const lines = (await response.text())
+      .trimEnd()
+      .split("\n")
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            turbine_id: string
+            timestamp_ms: Array<number>
+            wind_speed: Array<number | null>
+            power: Array<number | null>
+          }
+      )
+    // WTG03's 8 days (past a page of 10,000 rows: two lines), then WTG01's.
+    expect(lines.map((line) => line.turbine_id)).toEqual(["WTG03", "WTG03", "WTG01", "WTG01"])
+    expect(Object.keys(lines[0]!)).toEqual(["turbine_id", "timestamp_ms", "wind_speed", "power"])
+    const asRows = lines.flatMap((line) =>
+      line.timestamp_ms.map((t, i) => ({
+        turbine_id: line.turbine_id,
+        timestamp: new Date(t).toISOString().slice(0, 19),
+        wind_speed: line.wind_speed[i],
+        power: line.power[i],
+        ambient_temperature: null
+      }))
+    )
+    expect(asRows).toEqual(json)
+  })
+
   it("POST /api/v1/sensors takes a turbine_id, adding a new turbine; without one the row is the default's", async () => {
     const response = await post("/api/v1/sensors", {
       timestamp: "2022-05-01T10:00:00",
