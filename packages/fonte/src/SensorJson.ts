@@ -60,7 +60,10 @@ const maxHundredths = 1e15
  */
 const writeNumber = (out: Bytes, value: number): void => {
   const hundredths = Math.round(value * 100)
-  if (hundredths / 100 !== value || !(Math.abs(hundredths) < maxHundredths)) return out.ascii(String(value))
+  if (hundredths / 100 !== value || !(Math.abs(hundredths) < maxHundredths)) {
+    out.ascii(String(value))
+    return
+  }
   out.reserve(24)
   const bytes = out.bytes
   let n = hundredths
@@ -96,7 +99,8 @@ const timestampWriter = () => {
     const dayNumber = Math.floor(millis / dayMillis)
     const inDay = millis - dayNumber * dayMillis
     if (inDay % 1000 !== 0 || !(millis >= fourDigitYears.start && millis < fourDigitYears.end)) {
-      return out.ascii(Timestamp.formatNaive(millis))
+      out.ascii(Timestamp.formatNaive(millis))
+      return
     }
     if (dayNumber !== day) {
       day = dayNumber
@@ -136,7 +140,10 @@ export const formatNumber = (value: number): string => {
 
 /** An integer (an epoch millisecond) in digits. */
 const writeInteger = (out: Bytes, value: number): void => {
-  if (!Number.isSafeInteger(value)) return out.ascii(String(value))
+  if (!Number.isSafeInteger(value)) {
+    out.ascii(String(value))
+    return
+  }
   out.reserve(17)
   const bytes = out.bytes
   let n = value
