@@ -307,7 +307,7 @@ export const populateInput = (body: unknown): Parsed<PopulateInput> => {
     issues.push({
       type: "less_than_equal",
       loc: ["body", "turbines"],
-      msg: `Input should keep turbines × days at most ${maxTurbineDays} (a 100-turbine year): ask for fewer days a request`,
+      msg: `Input should keep turbines × days at most ${maxTurbineDays}: ask for fewer days a request`,
       input: turbines
     })
   }

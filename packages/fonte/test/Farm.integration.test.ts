@@ -232,7 +232,7 @@ describe("the fonte serves a farm", () => {
     [{ start_date: "2030-01-01", days: 1, turbines: 0 }],
     [{ start_date: "2030-01-01", days: 1, turbines: 1001 }],
     [{ start_date: "2030-01-01", days: 1, turbines: "ten" }],
-    [{ start_date: "2030-01-01", days: 366, turbines: 101 }]
+    [{ start_date: "2030-01-01", days: 101, turbines: 100 }]
   ])("populate refuses %j: 422 naming turbines, nothing stored", async (body) => {
     const response = await post("/api/v1/sensors/populate_database", body)
     expect(response.status).toBe(422)

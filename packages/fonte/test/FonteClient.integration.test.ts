@@ -111,8 +111,10 @@ describe("FonteClient.populate", () => {
       const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
       const answer = await FonteClient.populatePromise(url, { startDate: "2024-01-01", days: 400, turbines: 100 })
       expect(bodies).toEqual([
-        { start_date: "2024-01-01T00:00:00", days: 366, turbines: 100 },
-        { start_date: "2025-01-01T00:00:00", days: 34, turbines: 100 }
+        { start_date: "2024-01-01T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-04-10T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-07-19T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-10-27T00:00:00", days: 100, turbines: 100 }
       ])
       expect(answer).toEqual({
         message: "Database populated with 40000 records",
