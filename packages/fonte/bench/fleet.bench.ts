@@ -3,7 +3,8 @@
  * through the API, and serving it back. Needs a Postgres: DATABASE_URL (a server URL; the bench
  * creates and drops its own database), default postgres://postgres@127.0.0.1:5432/postgres.
  * Run: `npm run bench:fleet -w @delfos/fonte` (`-- --turbines 10 --days 30` for a smaller farm,
- * `-- --no-reseed` to skip seeding it all again, `-- --no-embedded` to skip the PGlite figure).
+ * `-- --no-reseed` to skip seeding it all again, `-- --no-embedded` to skip the PGlite figure,
+ * `-- --seed-only` for the first seed alone).
  *
  * The fonte runs in a process of its own (bench/fonte-process.ts); this process is the client.
  * CPU is reported for the fonte's process and for the Postgres backends of the bench's database,
@@ -23,7 +24,8 @@ const { values: flags } = parseArgs({
     turbines: { type: "string", default: "100" },
     days: { type: "string", default: "365" },
     "no-reseed": { type: "boolean", default: false },
-    "no-embedded": { type: "boolean", default: false }
+    "no-embedded": { type: "boolean", default: false },
+    "seed-only": { type: "boolean", default: false }
   }
 })
 const turbines = Number(flags.turbines)
@@ -142,6 +144,9 @@ const readAll = async (paths: Array<string>, concurrency: number) => {
   return sizes.reduce((a, b) => a + b, 0)
 }
 
+/** Ends the measures early (`--seed-only`). */
+class Done extends Error {}
+
 try {
   // The generator alone, for its share of the seed.
   const generated = await measure(async () => {
@@ -171,6 +176,7 @@ try {
     "SELECT pg_size_pretty(pg_relation_size('data')) AS heap, pg_size_pretty(pg_relation_size('data_pkey')) AS key, count(*)::int AS rows FROM data"
   )
   results.push([`  the table: ${size!.rows.toLocaleString("en-US")} rows`, `heap ${size!.heap}, key ${size!.key}`, ""])
+  if (flags["seed-only"]) throw new Done()
   if (!flags["no-reseed"]) {
     const again = await measure(seedAll)
     record("seed it all again (every turbine-day deleted and copied)", again.result, again)
@@ -221,12 +227,14 @@ try {
     )
     results.push([`  bytes served`, `${(all.result / 2 ** 30).toFixed(2)} GiB`, ""])
   }
+} catch (error) {
+  if (!(error instanceof Done)) throw error
 } finally {
   await fonte.stop()
   await database.release()
 }
 
-if (!flags["no-embedded"]) {
+if (!flags["no-embedded"] && !flags["seed-only"]) {
   // The embedded database (no COPY there): a farm of 10 turbines for 3 days.
   const embedded = await startFonte(undefined)
   try {

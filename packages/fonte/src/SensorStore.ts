@@ -117,7 +117,9 @@ const daysAndSeconds = (millis: number) => {
   return { days, seconds: (millis - days * dayMillis) / 1000 }
 }
 
-const instantSql = "(timestamp '1970-01-01' + make_interval(days => $D::int, secs => $S::float8)) AT TIME ZONE 'UTC'"
+/** The SQL of an instant from its days and seconds since 1970 (`daysAndSeconds`), as `$n` parameters. */
+const instantFromParameters = (days: number, seconds: number) =>
+  `(timestamp '1970-01-01' + make_interval(days => $${days}::int, secs => $${seconds}::float8)) AT TIME ZONE 'UTC'`
 
 const float8Array = (values: ReadonlyArray<number | null>) =>
   Result.getOrThrow(PgTypes.array(values, PgTypes.OID.float8))
@@ -334,9 +336,9 @@ export class SensorStore extends Context.Service<
                 Effect.gen(function* () {
                   // Seeds and writes of the same rows wait for each other; readers do not.
                   yield* session.query("LOCK TABLE data IN SHARE ROW EXCLUSIVE MODE")
-                  const bound = (n: number) => instantSql.replace("$D", `$${n}`).replace("$S", `$${n + 1}`)
                   yield* session.query(
-                    `DELETE FROM data WHERE turbine = ANY($1::int[]) AND timestamp >= ${bound(2)} AND timestamp < ${bound(4)}`,
+                    `DELETE FROM data WHERE turbine = ANY($1::int[])
+                      AND timestamp >= ${instantFromParameters(2, 3)} AND timestamp < ${instantFromParameters(4, 5)}`,
                     [ids, start.days, start.seconds, end.days, end.seconds]
                   )
                   return yield* session.copyIn(
