@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { TestDatabase } from "@delfos/test-utils"
@@ -27,17 +29,36 @@ describe("examples", () => {
     expect(stdout).toContain("'wind_speed_mean'")
   })
 
-  it("ndjson-sink.ts: a custom Sink writing NDJSON to stdout", async () => {
-    const { stderr, stdout } = await example("ndjson-sink.ts")
-    const lines = stdout
-      .trimEnd()
-      .split("\n")
-      .map((line) => JSON.parse(line) as { signal: string; value: number })
-    expect(lines.length).toBe(2 * 144 * 2 * 2)
-    expect(new Set(lines.map((line) => line.signal))).toEqual(
-      new Set(["power_max", "power_mean", "wind_speed_max", "wind_speed_mean"])
-    )
-    expect(stderr).toContain("2024-01-01: 576 rows, 2024-01-02: 576 rows")
+  it("ndjson-sink.ts: a custom Sink replacing its rows in an NDJSON file", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "delfos-ndjson-"))
+    try {
+      const file = join(scratch, "rows.ndjson")
+      const first = await run(process.execPath, [join(examples, "ndjson-sink.ts"), file], { cwd: examples })
+      expect(first.stdout).toBe(
+        [
+          "2024-01-01: 576 rows written, 0 deleted",
+          "2024-01-02: 576 rows written, 0 deleted",
+          "2024-01-01 again: 576 rows written, 0 deleted",
+          `${file}: 1152 rows (jq -c . ${file} | head)`,
+          ""
+        ].join("\n")
+      )
+      const written = readFileSync(file, "utf8")
+      const lines = written
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { timestamp: string; signal: string; value: number })
+      expect(lines.length).toBe(2 * 144 * 2 * 2)
+      expect(new Set(lines.map((line) => `${line.timestamp} ${line.signal}`)).size).toBe(lines.length)
+      expect(new Set(lines.map((line) => line.signal))).toEqual(
+        new Set(["power_max", "power_mean", "wind_speed_max", "wind_speed_mean"])
+      )
+      // Run again on the same file: the loads replace their rows, the file stays as it was.
+      await run(process.execPath, [join(examples, "ndjson-sink.ts"), file], { cwd: examples })
+      expect(readFileSync(file, "utf8")).toBe(written)
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
+    }
   })
 
   it("http-to-postgres.ts: the HTTP source and the Postgres sink, on a fresh database", async () => {

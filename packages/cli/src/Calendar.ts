@@ -16,32 +16,53 @@ const reset = "\x1b[0m"
 const weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-/** The calendar lines for `states` (consecutive days of one time zone, in order). */
+/** The columns a calendar of `weeks` weeks takes: the weekday's name, then two per week. */
+export const width = (weeks: number): number => 5 + weeks * 2
+
+/** How many weeks fit in `columns` terminal columns. */
+export const weeksThatFit = (columns: number): number => Math.max(1, Math.floor((columns - 5) / 2))
+
+/**
+ * The calendar lines for `states` (consecutive days of one time zone, in order): a line of years
+ * (each over the week its first shown day falls in), a line of months, then a row per weekday.
+ */
 export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): Array<string> => {
   if (states.length === 0) return []
   const first = Partition.dayNumber(states[0]!.day) - Partition.weekday(states[0]!.day)
   const weeks = Math.floor((Partition.dayNumber(states[states.length - 1]!.day) - first) / 7) + 1
   const grid = weekdays.map(() => new Array<string>(weeks).fill(" "))
-  // The month's name above the week its first day falls in.
-  const top = new Array<string>(5 + weeks * 2 + 3).fill(" ")
+  const years = new Array<string>(width(weeks) + 5).fill(" ")
+  const labels = new Array<string>(width(weeks) + 3).fill(" ")
+  // A label above the week its month (or year) starts in, unless the previous label is too close.
+  const place = (line: Array<string>, at: number, text: string) => {
+    if (line.slice(at - 1, at + text.length).every((char) => char === " ")) {
+      text.split("").forEach((char, i) => {
+        line[at + i] = char
+      })
+    }
+  }
   let lastMonth = ""
+  let lastYear = ""
   for (const state of states) {
     const offset = Partition.dayNumber(state.day) - first
     const week = Math.floor(offset / 7)
     const cell = cells[state.status]
     grid[offset % 7]![week] = color ? `${cell.color}${cell.symbol}${reset}` : cell.symbol
-    const month = state.day.slice(0, 7)
-    if (month !== lastMonth) {
-      lastMonth = month
-      const at = 5 + week * 2
-      if (top.slice(at - 1, at + 3).every((char) => char === " ")) {
-        months[Number(month.slice(5)) - 1]!.split("").forEach((char, i) => {
-          top[at + i] = char
-        })
-      }
+    const at = 5 + week * 2
+    if (state.day.slice(0, 4) !== lastYear) {
+      lastYear = state.day.slice(0, 4)
+      place(years, at, lastYear)
+    }
+    if (state.day.slice(0, 7) !== lastMonth) {
+      lastMonth = state.day.slice(0, 7)
+      place(labels, at, months[Number(lastMonth.slice(5)) - 1]!)
     }
   }
-  return [top.join("").trimEnd(), ...weekdays.map((name, row) => `${name}  ${grid[row]!.join(" ")}`.trimEnd())]
+  return [
+    years.join("").trimEnd(),
+    labels.join("").trimEnd(),
+    ...weekdays.map((name, row) => `${name}  ${grid[row]!.join(" ")}`.trimEnd())
+  ]
 }
 
 /** `■ succeeded 27  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */

@@ -1,142 +1,90 @@
 /**
- * The `delfos-etl` command line: commander parses, each command hands typed settings to one
- * Effect program (`Commands`, `Demo`), and this module turns the outcome into output and an exit
- * code (0 success, 1 a partition or the run failed, 2 bad usage).
+ * The `delfos-etl` command line: commander parses, and each command's module (`commands/*.ts`),
+ * loaded only when that command runs, hands typed settings to one Effect program and returns the
+ * exit code (0 success, 1 failure, 2 bad usage). This module loads commander and nothing else, so
+ * `--help` and `--version` start fast.
  */
+import { readFileSync } from "node:fs"
+import { Command, CommanderError } from "commander"
+import type { BackfillFlags } from "./commands/Backfill.ts"
+import type { DemoFlags } from "./commands/Demo.ts"
+import type { SeedFlags, ServeFlags } from "./commands/Fonte.ts"
+import type { RunFlags } from "./commands/Run.ts"
+import type { ScheduleFlags } from "./commands/Schedule.ts"
+import type { StatusFlags } from "./commands/Status.ts"
+import type { EnqueueFlags, WorkerFlags } from "./commands/Worker.ts"
+import * as ExitCode from "./ExitCode.ts"
+import * as Options from "./Options.ts"
+import type { RawOptions } from "./Settings.ts"
 
-import { Scheduler } from "@delfos/etl"
-import { Command, CommanderError, Option } from "commander"
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
-import * as Commands from "./Commands.ts"
-import * as Failure from "./Failure.ts"
-import * as Settings from "./Settings.ts"
+const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version
 
-/** Runs a program to its exit code; SIGINT/SIGTERM interrupt it (running partitions roll back). */
-const execute = async (
-  program: Effect.Effect<number, unknown>,
-  verbose: boolean,
-  interrupted: "failure" | "success" = "failure"
-): Promise<number> => {
-  const fiber = Effect.runFork(program)
-  const stop = () => {
-    Effect.runFork(Fiber.interrupt(fiber))
-  }
-  process.once("SIGINT", stop)
-  process.once("SIGTERM", stop)
-  const exit = await Effect.runPromise(Fiber.await(fiber))
-  process.off("SIGINT", stop)
-  process.off("SIGTERM", stop)
-  if (Exit.isSuccess(exit)) return exit.value
-  const { code, text } = Failure.fromCause(exit.cause, verbose)
-  if (code === 130 && interrupted === "success") return Failure.exitCodes.success
-  process.stderr.write(`delfos-etl: ${text}\n`)
-  return code
+/**
+ * A commander message as our one line: `error: unknown command 'rn'\n(Did you mean run?)` becomes
+ * `unknown command "rn" (did you mean run?)`.
+ */
+export const usageLine = (message: string): string =>
+  message
+    .replace(/^error: /, "")
+    .replace(/'([^']*)'/g, '"$1"')
+    .replace(/\s*\n\s*\(Did you mean/g, " (did you mean")
+    .replace(/\s*\n\s*/g, " ")
+    .trim()
+
+/** commander's own "unknown command" error, with its suggestion (a method its typings leave out). */
+const unknownCommand = (parent: Command, args: ReadonlyArray<string>): never => {
+  const command = parent as unknown as { args: Array<string>; unknownCommand: () => never }
+  command.args = [...args]
+  return command.unknownCommand()
 }
 
-const pipelineOptions = (command: Command): Command =>
-  command
-    .addOption(
-      new Option("--source-url <url>", "the fonte API root")
-        .env("SOURCE_API_URL")
-        .default(undefined, "http://localhost:8000/api/v1")
-    )
-    .addOption(new Option("--database-url <url>", "the target Postgres").env("DATABASE_URL"))
-    .option("--data-dir <dir>", "where the embedded database lives when no database URL is given", ".delfos")
-    .option("--variables <list>", "comma-separated variables, or all", "wind_speed,power")
-    .option("--statistics <list>", "comma-separated statistics (mean,min,max,std,count), or all", "mean,min,max,std")
-    .option("--timezone <zone>", "the IANA time zone that defines a day", "UTC")
-    .option("--every <length>", "the window length, e.g. 10min, 1h", "10min")
-    .option("--pipeline <name>", "the pipeline's name in the run ledger", "default")
-    .option("--start-day <day>", "the pipeline's first day (status and schedule count partitions from it)")
-    .option("--json", "print JSON for scripts")
-    .option("--verbose", "print stack traces on unexpected failures")
+/** Builds the command tree; each action hands its exit code to `exit`. */
+export const program = (exit: (code: number) => void): Command => {
+  /** An action that loads its command's module when it runs. */
+  const lazy =
+    <F>(load: () => Promise<(flags: F) => Promise<number>>) =>
+    async (flags: F) => {
+      exit(await (await load())(flags))
+    }
 
-/** Commands that run days: how often a running day's heartbeat is written to the ledger. */
-const heartbeatOption = (command: Command): Command =>
-  command.addOption(
-    new Option(
-      "--heartbeat-interval <seconds>",
-      "how often a running day's heartbeat is written to the ledger"
-    ).default(undefined, "5")
-  )
-
-/** Commands that read days' status: when a running day's silence means its process died. */
-const staleAfterOption = (command: Command): Command =>
-  command.addOption(
-    new Option(
-      "--stale-after <seconds>",
-      "a running day without a heartbeat this long was abandoned (and counts as failed)"
-    ).default(undefined, "30")
-  )
-
-const livenessOptions = (command: Command): Command => staleAfterOption(heartbeatOption(command))
-
-/** Commands that load days: what to do with a day the source has no samples for. */
-const emptyOptions = (command: Command): Command =>
-  command.option(
-    "--allow-empty",
-    "load a day the source has no samples for, removing its rows (by default it ends `empty` and keeps them)"
-  )
-
-const examples = (lines: ReadonlyArray<string>) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join("\n")}\n`
-
-interface RunFlags extends Settings.RawOptions {
-  readonly date?: string
-  readonly from?: string
-  readonly to?: string
-}
-
-const runAction = (flags: RunFlags) =>
-  execute(
-    Effect.flatMap(Settings.read(flags), (settings) =>
-      Effect.flatMap(Settings.partitions(flags, settings.timeZone), (partitions) => Commands.run(settings, partitions))
-    ),
-    flags.verbose === true
-  )
-
-/** Builds the program; `run` resolves to the exit code. */
-export const program = (setExitCode: (code: number) => void): Command => {
+  const { add, defaults, examples, option } = Options
   const root = new Command("delfos-etl")
+    // Set before the commands are added: every command inherits them.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`delfos-etl: ${usageLine(text)}\n`) })
+    .showSuggestionAfterError(true)
     .description("Wind-farm sensor ETL: 1-minute samples from the fonte API to 10-minute statistics in Postgres")
-    .version("0.1.0")
-    .showHelpAfterError("(add --help for usage)")
-    // Options after a command name belong to that command (they share names with the root's).
+    .version(version)
+    // Options after a command's name are that command's (they share names with the root's).
     .enablePositionalOptions()
     .option("--date <day>", "run one day, YYYY-MM-DD (same as `run --date`)")
-  heartbeatOption(emptyOptions(pipelineOptions(root)))
-    .addHelpText(
-      "after",
-      examples([
-        "delfos-etl demo",
-        "delfos-etl --date 2024-01-01",
-        "delfos-etl run --from 2024-01-01 --to 2024-01-31 --concurrency 4",
-        "delfos-etl status --json",
-        "delfos-etl worker --concurrency 2   # take queued days (see delfos-etl worker --help)"
-      ])
-    )
-    .action(async (flags: RunFlags) => {
-      if (flags.date === undefined) {
-        root.outputHelp()
-        setExitCode(Failure.exitCodes.usage)
-        return
-      }
-      setExitCode(await runAction(flags))
-    })
+  add(root, Options.pipeline, Options.allowEmpty, Options.heartbeat, Options.output).addHelpText(
+    "after",
+    examples([
+      "delfos-etl demo                                  # the whole job, nothing to install",
+      "delfos-etl --date 2024-01-01                     # the reference's call: one day",
+      "delfos-etl run --from 2024-01-01 --to 2024-01-31 --concurrency 4",
+      "delfos-etl backfill --from 2024-01-01 --to 2024-12-31",
+      "delfos-etl status",
+      "delfos-etl fonte serve --port 8000               # the fonte API, on an embedded database",
+      "delfos-etl worker --concurrency 2                # take queued days (see worker --help)",
+      "# every command has --help with its options and examples; exit codes: 0 ok, 1 failed, 2 bad usage"
+    ])
+  )
 
-  heartbeatOption(
-    emptyOptions(
-      pipelineOptions(
-        root
-          .command("run")
-          .description("extract, transform and load one day or a range of days")
-          .option("--date <day>", "one day, YYYY-MM-DD")
-          .option("--from <day>", "the first day of a range")
-          .option("--to <day>", "the last day of a range (included)")
-          .option("--concurrency <n>", "days run at once", "1")
-      )
-    )
+  add(
+    root
+      .command("run")
+      .description("extract, transform and load one day or a range of days")
+      .option("--date <day>", "one day, YYYY-MM-DD")
+      .option("--from <day>", "the first day of a range")
+      .option("--to <day>", "the last day of a range (included)"),
+    Options.pipeline,
+    Options.concurrency,
+    Options.allowEmpty,
+    Options.heartbeat,
+    Options.output
   )
     .addHelpText(
       "after",
@@ -147,25 +95,18 @@ export const program = (setExitCode: (code: number) => void): Command => {
         "DATABASE_URL=postgres://localhost/alvo delfos-etl run --date 2024-01-01 --json"
       ])
     )
-    .action(async (flags: RunFlags) => setExitCode(await runAction(flags)))
+    .action(lazy<RunFlags>(async () => (await import("./commands/Run.ts")).run))
 
-  pipelineOptions(root.command("migrate").description("create or update the target's schema"))
-    .addHelpText(
-      "after",
-      examples(["delfos-etl migrate", "delfos-etl migrate --database-url postgres://localhost/alvo"])
-    )
-    .action(async (flags: Settings.RawOptions) =>
-      setExitCode(await execute(Effect.flatMap(Settings.read(flags), Commands.migrate), flags.verbose === true))
-    )
-
-  staleAfterOption(
-    pipelineOptions(
-      root
-        .command("status")
-        .description("the run ledger: the latest run of each day")
-        .option("--from <day>", "the first day to show")
-        .option("--to <day>", "the last day to show")
-    )
+  add(
+    root
+      .command("status")
+      .description("the run ledger: each day's latest run, as a calendar with totals, or JSON")
+      .option("--from <day>", "the first day to show (default: the pipeline's first, as far back as fits)")
+      .option("--to <day>", "the last day to show (default: yesterday)")
+      .option("--start-day <day>", "the pipeline's first day (default: the first in the ledger)"),
+    Options.pipeline,
+    Options.staleAfter,
+    Options.output
   )
     .addHelpText(
       "after",
@@ -175,203 +116,232 @@ export const program = (setExitCode: (code: number) => void): Command => {
         "delfos-etl status --from 2024-01-01 --to 2024-01-31 --json"
       ])
     )
-    .action(async (flags: RunFlags) =>
-      setExitCode(
-        await execute(
-          Effect.gen(function* () {
-            const settings = yield* Settings.read(flags)
-            const days = yield* Settings.dayBounds(flags)
-            return yield* Commands.status(settings, days)
-          }),
-          flags.verbose === true
+    .action(lazy<StatusFlags>(async () => (await import("./commands/Status.ts")).run))
+
+  add(
+    root
+      .command("backfill")
+      .description("run the days of a range that need it, retrying failures with backoff; resumable")
+      .requiredOption("--from <day>", "the first day")
+      .option("--to <day>", "the last day (included); the first day when absent")
+      .addOption(
+        option(
+          "--only <statuses>",
+          "which days to run: some of missing, failed, empty, running, succeeded",
+          defaults.only
         )
       )
-    )
-
-  root
-    .command("demo")
-    .description("the whole job with nothing installed: embedded fonte and target, seed, ETL, a summary")
-    .option("--days <n>", "days to seed and run", "3")
-    .option("--start-date <day>", "the first day", "2024-01-01")
-    .option("--verbose", "print stack traces on unexpected failures")
-    .addHelpText("after", examples(["delfos-etl demo", "delfos-etl demo --days 7"]))
-    .action(async (flags: { days: string; startDate: string; verbose?: boolean }) =>
-      setExitCode(
-        await execute(
-          Effect.gen(function* () {
-            const days = Number(flags.days)
-            if (!Number.isInteger(days) || days < 1 || days > 31) {
-              return yield* new Settings.UsageError({ message: `invalid --days "${flags.days}": expected 1 to 31` })
-            }
-            yield* Settings.partitions({ date: flags.startDate }, "UTC" as never)
-            // The demo brings the fonte server and PGlite: loaded only for it.
-            const Demo = yield* Effect.promise(() => import("./Demo.ts"))
-            return yield* Demo.demo({ days, startDate: flags.startDate })
-          }),
-          flags.verbose === true
-        )
-      )
-    )
-
-  livenessOptions(
-    emptyOptions(
-      pipelineOptions(
-        root
-          .command("backfill")
-          .description("run the days of a range that need it, retrying failures with backoff; resumable")
-          .requiredOption("--from <day>", "the first day")
-          .option("--to <day>", "the last day (included); the first day when absent")
-          .option(
-            "--only <statuses>",
-            "which partitions to run: missing, failed, empty, running, succeeded",
-            "missing,failed"
-          )
-          .option("--concurrency <n>", "days run at once", "1")
-          .option("--max-attempts <k>", "attempts per day, the first included", "3")
-          .option("--max-requests-per-second <r>", "start at most r source requests a second")
-          .option("--distributed", "queue one job per day for `delfos-etl worker` processes instead of running here")
-      )
-    )
+      .option("--distributed", "queue the days that need it as jobs for `delfos-etl worker` processes instead"),
+    Options.pipeline,
+    Options.concurrency,
+    Options.allowEmpty,
+    Options.heartbeat,
+    Options.staleAfter,
+    Options.maxAttempts("(waits 1, 2, 4, 8 s between them)"),
+    Options.rate,
+    Options.output
   )
     .addHelpText(
       "after",
       examples([
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --concurrency 4",
-        "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --distributed   # then: delfos-etl worker, on any machines",
-        "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 5",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --distributed   # then: delfos-etl worker, anywhere",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 8",
         "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only missing,failed,empty   # ask again for days that had no data",
         "delfos-etl backfill --from 2023-01-01 --to 2023-12-31 --max-requests-per-second 5",
         "# interrupted or killed? the same command again does only what is left"
       ])
     )
-    .action(
-      async (
-        flags: RunFlags & { only?: string; maxAttempts?: string; maxRequestsPerSecond?: string; distributed?: boolean }
-      ) =>
-        setExitCode(
-          await execute(
-            Effect.gen(function* () {
-              const settings = yield* Settings.read(flags)
-              const partitions = yield* Settings.partitions(flags, settings.timeZone)
-              if (flags.distributed === true) {
-                return yield* Commands.enqueue(settings, partitions, {
-                  maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100)
-                })
-              }
-              return yield* Commands.backfill(settings, partitions, {
-                only: yield* Settings.only(flags.only),
-                maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
-                maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
-              })
-            }),
-            flags.verbose === true
-          )
-        )
-    )
+    .action(lazy<BackfillFlags>(async () => (await import("./commands/Backfill.ts")).run))
 
-  livenessOptions(
-    emptyOptions(
-      pipelineOptions(
-        root
-          .command("schedule")
-          .description(
-            "a long-running process: on each cron tick, run the days that are due; catches up after downtime"
-          )
-          .option("--cron <expression>", "when to run, in --timezone", "15 0 * * *")
-          .option("--lookback <days>", "the last days re-run on every tick, for late data", "2")
-          .option("--only <statuses>", "earlier days to run when missed: missing, failed, empty", "missing,failed")
-          .option("--concurrency <n>", "days run at once", "1")
-          .option("--max-attempts <k>", "attempts per day and tick", "3")
-          .option("--max-requests-per-second <r>", "start at most r source requests a second")
+  add(
+    root
+      .command("schedule")
+      .description("a long-running process: on each cron tick, run the days that are due; catches up after downtime")
+      .option("--start-day <day>", "the pipeline's first day (required)")
+      .addOption(option("--cron <expression>", "when to run, read in --timezone", defaults.cron))
+      .addOption(
+        option(
+          "--lookback <days>",
+          "the last days up to yesterday run again on every tick, for late data",
+          defaults.lookback
+        )
       )
-    )
+      .addOption(
+        option("--only <statuses>", "earlier days to run when missed: some of missing, failed, empty", defaults.only)
+      ),
+    Options.pipeline,
+    Options.concurrency,
+    Options.allowEmpty,
+    Options.heartbeat,
+    Options.staleAfter,
+    Options.maxAttempts("and tick (waits 1, 2, 4, 8 s between them)"),
+    Options.rate,
+    Options.output
   )
     .addHelpText(
       "after",
       examples([
         "delfos-etl schedule --start-day 2024-01-01",
-        'delfos-etl schedule --start-day 2024-01-01 --cron "30 1 * * *" --timezone America/Sao_Paulo --lookback 3'
+        'delfos-etl schedule --start-day 2024-01-01 --cron "30 1 * * *" --timezone America/Sao_Paulo --lookback 3',
+        "# SIGINT/SIGTERM stop it (exit 0); a day it was running rolls back and runs again next time"
       ])
     )
-    .action(
-      async (
-        flags: RunFlags & {
-          cron: string
-          lookback?: string
-          only?: string
-          maxAttempts?: string
-          maxRequestsPerSecond?: string
-        }
-      ) =>
-        setExitCode(
-          await execute(
-            Effect.gen(function* () {
-              const settings = yield* Settings.read(flags)
-              if (settings.startDay === undefined) {
-                return yield* new Settings.UsageError({
-                  message: "schedule needs --start-day: the pipeline's first day"
-                })
-              }
-              yield* Scheduler.parseCron(flags.cron, settings.timeZone).pipe(
-                Effect.mapError((error) => new Settings.UsageError({ message: error.message }))
-              )
-              return yield* Commands.schedule(settings, {
-                cron: flags.cron,
-                lookback: yield* Settings.integer("--lookback", flags.lookback, 2, 0, 366),
-                startDay: settings.startDay,
-                only: yield* Settings.only(flags.only),
-                maxAttempts: yield* Settings.integer("--max-attempts", flags.maxAttempts, 3, 1, 100),
-                maxRequestsPerSecond: yield* Settings.rate("--max-requests-per-second", flags.maxRequestsPerSecond)
-              })
-            }),
-            flags.verbose === true,
-            "success"
-          )
-        )
-    )
+    .action(lazy<ScheduleFlags>(async () => (await import("./commands/Schedule.ts")).run))
 
-  const fonte = root.command("fonte").description("the reference fonte server")
+  add(root.command("migrate").description("create or update the target's schema"), Options.database, Options.output)
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl migrate",
+        "delfos-etl migrate --database-url postgres://localhost/alvo",
+        "# every command that writes migrates too: this does it ahead, and says what it found"
+      ])
+    )
+    .action(lazy<RawOptions>(async () => (await import("./commands/Migrate.ts")).run))
+
+  root
+    .command("demo")
+    .description("the whole job with nothing installed: embedded fonte and target, seed, ETL, a summary")
+    .addOption(option("--days <n>", "days to seed and run, 1 to 31", 3))
+    .addOption(option("--start-date <day>", "the first day", "2024-01-01"))
+    .option("--verbose", "print stack traces on unexpected failures")
+    .addHelpText("after", examples(["delfos-etl demo", "delfos-etl demo --days 7"]))
+    .action(lazy<DemoFlags>(async () => (await import("./commands/Demo.ts")).run))
+
+  const worker = root
+    .command("worker")
+    .description("run queued days as graphile-worker jobs in the target Postgres: `worker [run]`, `worker enqueue`")
+    .addHelpText(
+      "after",
+      examples([
+        "DATABASE_URL=postgres://db/alvo delfos-etl worker --concurrency 4",
+        "delfos-etl worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1",
+        "delfos-etl worker --cron --start-day 2024-01-01 --source-url http://fonte:8000/api/v1",
+        "# as many workers on as many machines as you like: they share the queue"
+      ])
+    )
+  // The queue lives in the target database: a Postgres server, never the embedded database.
+  const queue = (command: Command) =>
+    command.addOption(
+      option("--database-url <url>", "the target Postgres, which holds the queue too").env("DATABASE_URL")
+    )
+  add(
+    worker
+      .command("run", { isDefault: true })
+      .description("take queued days until SIGTERM/SIGINT (the default: `delfos-etl worker` is `worker run`)")
+      .addOption(
+        option(
+          "--poll-interval <seconds>",
+          "how often to look for retries that fell due (new jobs arrive at once)",
+          defaults.pollInterval
+        )
+      )
+      .addOption(
+        option(
+          "--shutdown-timeout <seconds>",
+          "on SIGTERM, how long running jobs may finish before they are rolled back",
+          defaults.shutdownTimeout
+        )
+      )
+      .option("--cron [expression]", `also queue a schedule's ticks, read in --timezone (alone: "${defaults.cron}")`)
+      .option(
+        "--start-day <day>",
+        "with --cron: the pipeline's first day; each tick queues the missing and failed days since"
+      )
+      .addOption(
+        option(
+          "--lookback <days>",
+          "with --cron: the last days up to yesterday queued again on every tick",
+          defaults.lookback
+        )
+      )
+      .addOption(option("--only <statuses>", "with --cron: earlier days to queue when missed", defaults.only)),
+    queue,
+    Options.job,
+    Options.concurrency,
+    Options.heartbeat,
+    Options.staleAfter,
+    Options.maxAttempts("(graphile-worker waits e^n s between them)")
+  )
+    .option("--verbose", "graphile-worker's line for every job, and stack traces on unexpected failures")
+    .addHelpText(
+      "after",
+      examples([
+        "DATABASE_URL=postgres://db/alvo delfos-etl worker --concurrency 4",
+        'delfos-etl worker --cron "0 2 * * *" --start-day 2024-01-01 --timezone Europe/Lisbon --source-url http://fonte:8000/api/v1',
+        "delfos-etl worker --verbose   # graphile-worker's line for every job too"
+      ])
+    )
+    // `worker enqeue` reaches the default command as an argument: a mistyped command of `worker`.
+    .allowExcessArguments(true)
+    .action(async (flags: WorkerFlags, command: Command) => {
+      if (command.args.length > 0) unknownCommand(worker, command.args)
+      await lazy<WorkerFlags>(async () => (await import("./commands/Worker.ts")).runWorker)(flags)
+    })
+  add(
+    worker
+      .command("enqueue")
+      .description("queue one job per day (never twice) for the workers")
+      .option("--date <day>", "one day, YYYY-MM-DD")
+      .option("--from <day>", "the first day of a range")
+      .option("--to <day>", "the last day of a range (included)"),
+    queue,
+    Options.job,
+    Options.maxAttempts("(graphile-worker waits e^n s between them)"),
+    Options.output
+  )
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl worker enqueue --date 2024-01-01",
+        "delfos-etl worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1 --json"
+      ])
+    )
+    .action(lazy<EnqueueFlags>(async () => (await import("./commands/Worker.ts")).runEnqueue))
+
+  const fonte = root
+    .command("fonte")
+    .description("the reference fonte server: `fonte serve`, `fonte seed`")
+    .addHelpText(
+      "after",
+      examples(["delfos-etl fonte serve --port 8000", "delfos-etl fonte seed --start-date 2024-01-01 --days 10"])
+    )
   fonte
     .command("serve")
-    .description("serve the fonte API (embedded database unless --database-url)")
-    .option("--port <port>", "the port", "8000")
-    .option("--host <host>", "the address to listen on", "127.0.0.1")
-    .addOption(new Option("--database-url <url>", "the fonte's Postgres").env("FONTE_DATABASE_URL"))
-    .option("--data-dir <dir>", "where the embedded database lives", ".delfos")
+    .description("serve the fonte API until SIGINT/SIGTERM (an embedded database unless --database-url)")
+    .addOption(option("--port <port>", "the port (0 picks a free one)", defaults.port))
+    .addOption(option("--host <host>", "the address to listen on", defaults.host))
+    .addOption(
+      option("--database-url <url>", "the fonte's Postgres (none: the embedded database)").env("FONTE_DATABASE_URL")
+    )
+    .addOption(option("--data-dir <dir>", "where the embedded database lives (in <dir>/fonte)", defaults.dataDir))
+    .option("--quiet", "no line per request")
+    .option("--verbose", "print stack traces on unexpected failures")
     .addHelpText(
       "after",
       examples([
         "delfos-etl fonte serve",
-        "delfos-etl fonte serve --port 8000 --database-url postgres://localhost/fonte"
+        "delfos-etl fonte serve --port 8000 --database-url postgres://localhost/fonte",
+        "delfos-etl fonte serve --port 0 --quiet   # a free port, no request log"
       ])
     )
-    .action(async (flags: { port: string; host: string; databaseUrl?: string; dataDir: string }) => {
-      const port = Number(flags.port)
-      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-        process.stderr.write(`delfos-etl: invalid --port "${flags.port}"\n`)
-        setExitCode(Failure.exitCodes.usage)
-        return
-      }
-      setExitCode(
-        await execute(
-          Effect.as(
-            Commands.serve({ port, host: flags.host, databaseUrl: flags.databaseUrl, dataDir: flags.dataDir }),
-            0
-          ),
-          false,
-          "success"
-        )
-      )
-    })
-
+    .action(lazy<ServeFlags>(async () => (await import("./commands/Fonte.ts")).serve))
   fonte
     .command("seed")
-    .description("seed days of synthetic samples, through a running server or straight into a database")
+    .description("seed days of synthetic samples, through a running server or straight into its database")
     .requiredOption("--start-date <day>", "the first day, YYYY-MM-DD")
-    .option("--days <n>", "how many days", "1")
-    .option("--seed <n>", "the generator's seed", "42")
-    .option("--url <url>", "a running fonte server", "http://localhost:8000")
-    .addOption(new Option("--database-url <url>", "seed this Postgres directly instead").env("FONTE_DATABASE_URL"))
+    .addOption(option("--days <n>", "how many days, 1 to 366", 1))
+    .addOption(option("--seed <n>", "the generator's seed", defaults.seed))
+    .addOption(
+      option(
+        "--url <url>",
+        "a running fonte server (one still starting gets 10 s)",
+        `http://localhost:${defaults.port}`
+      )
+    )
+    .addOption(option("--database-url <url>", "seed this Postgres directly instead").env("FONTE_DATABASE_URL"))
+    .option("--verbose", "print stack traces on unexpected failures")
     .addHelpText(
       "after",
       examples([
@@ -379,55 +349,32 @@ export const program = (setExitCode: (code: number) => void): Command => {
         "delfos-etl fonte seed --start-date 2024-01-01 --days 10 --seed 7 --database-url postgres://localhost/fonte"
       ])
     )
-    .action(async (flags: { startDate: string; days: string; seed: string; url: string; databaseUrl?: string }) =>
-      setExitCode(
-        await execute(
-          Effect.gen(function* () {
-            yield* Settings.partitions({ date: flags.startDate }, "UTC" as never)
-            const days = Number(flags.days)
-            const seed = Number(flags.seed)
-            if (!Number.isInteger(days) || days < 1 || days > 366) {
-              return yield* new Settings.UsageError({ message: `invalid --days "${flags.days}": expected 1 to 366` })
-            }
-            if (!Number.isSafeInteger(seed) || seed < 0) {
-              return yield* new Settings.UsageError({
-                message: `invalid --seed "${flags.seed}": expected a whole number ≥ 0`
-              })
-            }
-            return yield* Commands.seed({
-              startDate: flags.startDate,
-              days,
-              seed,
-              url: flags.url,
-              databaseUrl: flags.databaseUrl
-            })
-          }),
-          false
-        )
-      )
-    )
+    .action(lazy<SeedFlags>(async () => (await import("./commands/Fonte.ts")).seed))
+
+  // The root runs a day with --date; anything else there is a mistyped command.
+  root.allowExcessArguments(true).action(async (flags: RunFlags, command: Command) => {
+    if (command.args.length > 0) unknownCommand(root, command.args)
+    if (flags.date === undefined) {
+      root.outputHelp()
+      exit(ExitCode.usage)
+      return
+    }
+    await lazy<RunFlags>(async () => (await import("./commands/Run.ts")).run)(flags)
+  })
   return root
 }
 
 /** Parses `argv` (as `process.argv`) and runs the command; resolves to the exit code. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  // `delfos-etl worker …` is the worker package's own command line, loaded only for it.
-  if (argv[2] === "worker") {
-    const { Cli: WorkerCli } = await import("@delfos/etl-worker")
-    return WorkerCli.main([argv[0] ?? "node", "delfos-etl worker", "run", ...argv.slice(3)])
-  }
-  let code = Failure.exitCodes.success as number
+  let code: number = ExitCode.success
   const root = program((value) => {
     code = value
   })
-  root.exitOverride()
-  for (const command of root.commands) command.exitOverride()
   try {
     await root.parseAsync([...argv])
   } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : Failure.exitCodes.usage
-    }
+    // --help and --version end here too, with exit code 0.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.success : ExitCode.usage
     throw error
   }
   return code

@@ -1,10 +1,9 @@
 /**
  * Turning what went wrong into one clear line and an exit code: 2 for a command line that cannot
- * run, 1 for a run that failed. Stack traces only with `--verbose`.
+ * run, 1 for anything that failed while running. Stack traces only with `--verbose`.
  */
 import * as Cause from "effect/Cause"
-
-export const exitCodes = { success: 0, failed: 1, usage: 2 } as const
+import * as ExitCode from "./ExitCode.ts"
 
 interface Tagged {
   readonly _tag: string
@@ -16,18 +15,31 @@ const isTagged = (error: unknown): error is Tagged =>
 
 /** The one line for an error: its own message, which our tagged errors write for people. */
 export const line = (error: unknown): string => {
-  if (isTagged(error) && error.message !== "") return error.message
+  if (isTagged(error) && error.message !== "") return oneLine(error.message)
   if (typeof error === "object" && error !== null && "reason" in error && typeof error.reason === "string") {
-    return error.reason
+    return oneLine(error.reason)
   }
-  if (error instanceof Error && error.message !== "") return error.message
+  if (error instanceof Error && error.message !== "") return oneLine(error.message)
   if (isTagged(error)) return `${error._tag} ${JSON.stringify(error)}`
-  return String(error)
+  return oneLine(String(error))
 }
+
+/** A message on one line: a failure is one line on stderr, whatever the message held. */
+export const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, " ").trim()
+
+/** The errors that mean "this command line cannot be run as given". */
+const usageTags = new Set([
+  "UsageError",
+  "InvalidJob",
+  "InvalidWorkerOptions",
+  "InvalidCron",
+  "MissingDatabaseUrl",
+  "InvalidDatabaseUrl"
+])
 
 /** The exit code for a failure. */
 export const exitCode = (error: unknown): number =>
-  isTagged(error) && error._tag === "UsageError" ? exitCodes.usage : exitCodes.failed
+  isTagged(error) && usageTags.has(error._tag) ? ExitCode.usage : ExitCode.failed
 
 /** The line and code for a failed program's cause (the first error, or the defect). */
 export const fromCause = (
@@ -38,10 +50,10 @@ export const fromCause = (
   if (error._tag === "Some") {
     return { text: line(error.value), code: exitCode(error.value) }
   }
-  if (Cause.hasInterruptsOnly(cause)) return { text: "interrupted", code: 130 }
+  if (Cause.hasInterruptsOnly(cause)) return { text: "interrupted", code: ExitCode.interrupted }
   const defect = Cause.squash(cause)
   return {
     text: verbose ? Cause.pretty(cause) : `unexpected failure: ${line(defect)} (run with --verbose for details)`,
-    code: exitCodes.failed
+    code: ExitCode.failed
   }
 }

@@ -3,15 +3,12 @@
  * ETA), one plain line per partition otherwise, nothing with `--json` (the JSON comes at the end).
  */
 import { Partition, type RunReport } from "@delfos/etl"
+import { number, seconds } from "./Format.ts"
 
 export interface Progress {
   readonly report: (report: RunReport.RunReport) => void
   readonly finish: () => void
 }
-
-const number = (n: number) => n.toLocaleString("en-US")
-
-const seconds = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${Math.round(ms / 1000)}s`)
 
 /**
  * One line per partition: `2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows  0.12s`, or
@@ -52,14 +49,28 @@ export const counts = (reports: ReadonlyArray<RunReport.RunReport>): string => {
 }
 
 /** Whether reports call for exit code 1: a partition failed, or the ledger could not record one. */
-export const anyFailed = (reports: ReadonlyArray<RunReport.RunReport>): boolean =>
-  reports.some((report) => report.status === "failed" || report.ledgerError !== undefined)
+export const anyFailed = (reports: ReadonlyArray<RunReport.RunReport>): boolean => reports.some(isFailure)
 
-/** Plain lines, one per partition as it finishes. */
-export const lines = (write: (text: string) => void): Progress => ({
-  report: (report) => write(`${reportLine(report)}\n`),
+/** Whether a report's line is a failure's (stderr) rather than a result's (stdout). */
+export const isFailure = (report: RunReport.RunReport): boolean =>
+  report.status === "failed" || report.ledgerError !== undefined
+
+/** Plain lines, one per partition as it finishes: results on `write`, failures on `writeFailure`. */
+export const lines = (write: (text: string) => void, writeFailure: (text: string) => void = write): Progress => ({
+  report: (report) => (isFailure(report) ? writeFailure : write)(`${reportLine(report)}\n`),
   finish: () => {}
 })
+
+/** Lines for a person: a bar on a terminal, lines on stdout (failures on stderr) otherwise, nothing with `--json`. */
+export const forRun = (json: boolean, total: number): Progress =>
+  json
+    ? none
+    : process.stderr.isTTY && total > 1
+      ? bar(process.stderr, total)
+      : lines(
+          (text) => process.stdout.write(text),
+          (text) => process.stderr.write(text)
+        )
 
 /** A bar on a terminal; failed and empty partitions are printed above it as they happen. */
 export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {

@@ -4,11 +4,11 @@
  */
 import { hostname } from "node:os"
 import { Backfill, Partition, Partitions, Runner, Signal, Window } from "@delfos/etl"
-import { HttpSource } from "@delfos/etl-source-http"
 import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { defaults } from "./Options.ts"
 
 /** A command line that cannot be run as given: exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
@@ -91,14 +91,6 @@ export const statistics = (text: string | undefined): Effect.Effect<ReadonlyArra
   return Effect.succeed([...new Set(names)] as Array<Signal.Statistic>)
 }
 
-const positiveInteger = (flag: string, text: string | undefined, fallback: number) => {
-  if (text === undefined) return Effect.succeed(fallback)
-  const value = Number(text)
-  return Number.isInteger(value) && value >= 1
-    ? Effect.succeed(value)
-    : usage(`invalid ${flag} "${text}": expected a whole number ≥ 1`)
-}
-
 /** A URL as messages may show it: its password replaced by `***`; nothing of it when it does not parse. */
 export const redactUrl = (text: string): string => {
   try {
@@ -132,44 +124,53 @@ export const httpUrl = (flag: string, text: string): Effect.Effect<string, Usage
   return Effect.succeed(parsed.href.replace(/\/+$/, ""))
 }
 
+/** A Postgres URL that libpq would read (with `env`'s PG* variables), or a usage error naming what is wrong. */
+export const checkDatabaseUrl = (
+  url: string,
+  env: NodeJS.ProcessEnv = process.env
+): Effect.Effect<void, UsageError> => {
+  const parsed = Connection.parse(url, env)
+  return Result.isFailure(parsed) ? usage(parsed.failure.message) : Effect.void
+}
+
 /** Reads the shared options; flags win over the environment. */
 export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Effect.Effect<Settings, UsageError> =>
   Effect.gen(function* () {
-    const sourceUrl = yield* httpUrl("--source-url", raw.sourceUrl ?? env.SOURCE_API_URL ?? HttpSource.defaultBaseUrl)
-    const databaseUrl = raw.databaseUrl ?? (env.DATABASE_URL === "" ? undefined : env.DATABASE_URL)
-    if (databaseUrl !== undefined) {
-      const parsed = Connection.parse(databaseUrl, env)
-      if (Result.isFailure(parsed)) return yield* usage(parsed.failure.message)
-    }
-    const heartbeatInterval = yield* integer("--heartbeat-interval", raw.heartbeatInterval, 5, 1, 3600)
-    const staleAfter = yield* integer("--stale-after", raw.staleAfter, 30, 2, 86_400)
+    const sourceUrl = yield* httpUrl(
+      "--source-url",
+      raw.sourceUrl ?? nonEmpty(env.SOURCE_API_URL) ?? defaults.sourceUrl
+    )
+    const databaseUrl = raw.databaseUrl ?? nonEmpty(env.DATABASE_URL)
+    if (databaseUrl !== undefined) yield* checkDatabaseUrl(databaseUrl, env)
+    const heartbeatInterval = yield* seconds("--heartbeat-interval", raw.heartbeatInterval, defaults.heartbeatInterval)
+    const staleAfter = yield* seconds("--stale-after", raw.staleAfter, defaults.staleAfter)
     // A process that judges its own runs (backfill, schedule) must beat more often than it judges.
     if (raw.heartbeatInterval !== undefined && raw.staleAfter !== undefined && staleAfter <= heartbeatInterval) {
       return yield* usage(
         `--stale-after (${staleAfter}s) must be longer than --heartbeat-interval (${heartbeatInterval}s): keep it several heartbeats long`
       )
     }
-    const timeZone = yield* Partition.parse("2000-01-01", raw.timezone ?? "UTC").pipe(
+    const timeZone = yield* Partition.parse("2000-01-01", raw.timezone ?? defaults.timezone).pipe(
       Effect.map((partition) => partition.timeZone),
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
-    const every = yield* Window.parseLength(raw.every ?? "10min").pipe(
+    const every = yield* Window.parseLength(raw.every ?? defaults.every).pipe(
       Effect.mapError((error) => new UsageError({ message: error.message }))
     )
-    const pipeline = raw.pipeline ?? "default"
+    const pipeline = raw.pipeline ?? defaults.pipeline
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(pipeline)) {
       return yield* usage(`invalid --pipeline "${pipeline}": letters, digits, . _ - (at most 63)`)
     }
     return {
       sourceUrl,
       databaseUrl,
-      dataDir: raw.dataDir ?? ".delfos",
+      dataDir: raw.dataDir ?? defaults.dataDir,
       pipeline,
       variables: yield* variables(raw.variables),
       statistics: yield* statistics(raw.statistics),
       timeZone,
       every,
-      concurrency: yield* positiveInteger("--concurrency", raw.concurrency, 1),
+      concurrency: yield* integer("--concurrency", raw.concurrency, defaults.concurrency, 1, 1000),
       startDay:
         raw.startDay === undefined
           ? undefined
@@ -180,8 +181,8 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
       allowEmpty: raw.allowEmpty === true,
       runner: Runner.make({
         id: `${hostname()}:${process.pid}`,
-        heartbeatInterval: heartbeatInterval * 1000,
-        staleAfter: staleAfter * 1000
+        heartbeatInterval: Math.round(heartbeatInterval * 1000),
+        staleAfter: Math.round(staleAfter * 1000)
       }),
       json: raw.json === true,
       verbose: raw.verbose === true
@@ -244,6 +245,23 @@ export const integer = (flag: string, text: string | undefined, fallback: number
     ? Effect.succeed(value)
     : usage(`invalid ${flag} "${text}": expected a whole number from ${min} to ${max}`)
 }
+
+/** A duration in seconds (fractions allowed, e.g. 0.25), from 0.1 s to a day. */
+export const seconds = (
+  flag: string,
+  text: string | undefined,
+  fallback: number,
+  min = 0.1,
+  max = 86_400
+): Effect.Effect<number, UsageError> => {
+  if (text === undefined) return Effect.succeed(fallback)
+  const value = Number(text)
+  return text.trim() !== "" && Number.isFinite(value) && value >= min && value <= max
+    ? Effect.succeed(value)
+    : usage(`invalid ${flag} "${text}": expected seconds from ${min} to ${max}`)
+}
+
+const nonEmpty = (text: string | undefined) => (text === "" ? undefined : text)
 
 /** A positive number option, or none. */
 export const rate = (flag: string, text: string | undefined): Effect.Effect<number | undefined, UsageError> => {

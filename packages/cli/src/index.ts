@@ -1,8 +1,6 @@
 /**
- * delfos-etl: the command line, as a library (`main(argv)`), and its command programs.
+ * delfos-etl: the `delfos-etl` command. Its programs are the library packages' (`@delfos/etl` and
+ * the adapters); what this package exports is the command line itself, `main(argv)`, for a host
+ * that wants to run it in process: `process.exitCode = await main(process.argv)`.
  */
-export * as Cli from "./Cli.ts"
-export * as Commands from "./Commands.ts"
-export * as Demo from "./Demo.ts"
-export * as Progress from "./Progress.ts"
-export * as Settings from "./Settings.ts"
+export { main } from "./Cli.ts"

@@ -32,6 +32,8 @@ const terminateWhileWaitingOn = (table: "etl_run" | "data") =>
         Effect.gen(function* () {
           yield* sql.unsafe(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`)
           for (let i = 0; i < 200; i++) {
+            // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+            yield* sql`SELECT pg_stat_clear_snapshot()`
             const [waiting] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
               WHERE wait_event_type = 'Lock' AND datname = current_database() AND pid <> pg_backend_pid()`
             if ((waiting?.n ?? 0) > 0) break
@@ -65,12 +67,14 @@ describe("delfos-etl run, its database connections dropped midway", () => {
         ],
         { env: environment(), cwd, stdio: ["ignore", "pipe", "pipe"] }
       )
+      CliProcess.killAfterTest(child)
       let stdout = ""
       let stderr = ""
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
       const exited = once(child, "exit")
-      const reported = () => (stdout.match(/^\d{4}-\d{2}-\d{2} {2}\w+/gm) ?? []).length
+      // A day's line: on stdout when it succeeded, on stderr when it failed.
+      const reported = () => (`${stdout}\n${stderr}`.match(/^\d{4}-\d{2}-\d{2} {2}\w+/gm) ?? []).length
       const after = async (days: number) => {
         while (reported() < days && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5))
       }
@@ -89,7 +93,7 @@ describe("delfos-etl run, its database connections dropped midway", () => {
       // The load that waited was cut off: its partition failed, and only it.
       expect(failed).toBeGreaterThanOrEqual(1)
       expect(code).toBe(1)
-      expect(stdout).toMatch(/^\d{4}-\d{2}-\d{2} {2}failed {5}.*(sink unavailable|loading .* failed)/m)
+      expect(stderr).toMatch(/^\d{4}-\d{2}-\d{2} {2}failed {5}.*(sink unavailable|loading .* failed)/m)
 
       const latest = await query<{ day: string; status: string }>(
         `SELECT DISTINCT ON (partition_day) partition_day::text AS day, status FROM etl_run

@@ -3,6 +3,7 @@
  * `empty` or `failed`, with what it read and wrote, and a heartbeat while it runs). Partition status,
  * backfills and schedules are derived from it; `Pipeline.runRecorded` writes it. The Postgres
  * implementation is `RunLedger` in `@delfos/etl-sink-postgres`; `MemoryLedger` is here.
+ * `@delfos/etl-contract` checks an implementation against the contract written below.
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
@@ -55,15 +56,19 @@ export class Ledger extends Context.Service<
   Ledger,
   {
     /**
-     * Records a new run of `partition` by `runner` as `running`, numbered after the earlier ones,
-     * its heartbeat now; returns its id.
+     * Records a new run of `partition` by `runner` as `running`, numbered after the earlier ones of
+     * the same pipeline and partition (distinct numbers for starts at once), its heartbeat now;
+     * returns its id.
      */
     readonly start: (
       pipeline: string,
       partition: Partition.Partition,
       runner: string
     ) => Effect.Effect<number, LedgerError>
-    /** Records that a `running` run's process is alive now. */
+    /**
+     * Records that a `running` run's process is alive now; a finished run is left as it is. Fails
+     * with `LedgerError` for a run that does not exist, as `finish` and `fail` do.
+     */
     readonly heartbeat: (runId: number) => Effect.Effect<void, LedgerError>
     /** Records how a run ended, from the pipeline's report (`succeeded`, `empty` or `failed`, counts, error). */
     readonly finish: (runId: number, report: RunReport) => Effect.Effect<void, LedgerError>

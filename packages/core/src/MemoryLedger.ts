@@ -13,12 +13,12 @@ export const make = (): Ledger["Service"] => {
   const runs: Array<Run> = []
   const key = (run: { pipeline: string; day: string; timeZone: string }) => `${run.pipeline}|${run.timeZone}|${run.day}`
   const now = Effect.map(Clock.currentTimeMillis, Timestamp.format)
-  const update = (operation: string, runId: number, change: (at: string) => Partial<Run>) =>
+  const update = (operation: string, runId: number, change: (at: string, run: Run) => Partial<Run>) =>
     Effect.flatMap(now, (at) => {
       const index = runs.findIndex((run) => run.id === runId)
       if (index < 0)
         return Effect.fail(new LedgerError({ operation: `${operation} run ${runId}`, reason: "no such run" }))
-      runs[index] = { ...runs[index]!, ...change(at) }
+      runs[index] = { ...runs[index]!, ...change(at, runs[index]!) }
       return Effect.void
     })
   return Ledger.of({
@@ -44,7 +44,9 @@ export const make = (): Ledger["Service"] => {
         runs.push(run)
         return run.id
       }),
-    heartbeat: (runId) => update("heartbeat", runId, (at) => ({ heartbeatAt: at })),
+    // A late beat (it lost a race with the end) leaves a finished run as it is.
+    heartbeat: (runId) =>
+      update("heartbeat", runId, (at, run) => (run.status === "running" ? { heartbeatAt: at } : {})),
     finish: (runId, report) =>
       update("finish", runId, (at) => ({
         status: report.status,

@@ -5,8 +5,9 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Partition from "./Partition.ts"
 import type { SignalName } from "./Signal.ts"
-import { type LoadRequest, type LoadResult, Sink } from "./Sink.ts"
+import { invalidRow, type LoadRequest, type LoadResult, Sink, SinkLoadFailed } from "./Sink.ts"
 import * as TidyRows from "./TidyRows.ts"
 
 /** The memory sink's own handle, to read what it holds. */
@@ -23,8 +24,14 @@ export const make = (name = "memory"): { readonly sink: Sink["Service"]; readonl
   // signal -> window start (epoch ms) -> value
   let state = new Map<SignalName, Map<number, number>>()
 
-  const load = (request: LoadRequest): Effect.Effect<LoadResult> =>
-    Effect.sync(() => {
+  const load = (request: LoadRequest): Effect.Effect<LoadResult, SinkLoadFailed> =>
+    Effect.suspend(() => {
+      const invalid = invalidRow(request)
+      if (invalid !== undefined) {
+        return Effect.fail(
+          new SinkLoadFailed({ sink: name, partition: Partition.format(request.partition), reason: invalid })
+        )
+      }
       const { range, rows, signals } = request
       const inRange = (t: number) => t >= range.start && t < range.end
       // Build the next state aside, then swap: a load is all or nothing.
@@ -47,7 +54,7 @@ export const make = (name = "memory"): { readonly sink: Sink["Service"]; readonl
         for (const [t] of state.get(signal) ?? []) if (inRange(t) && !after.has(t)) rowsDeleted++
       }
       state = next
-      return { rowsWritten: rows.length, rowsDeleted }
+      return Effect.succeed({ rowsWritten: rows.length, rowsDeleted })
     })
 
   const rows = Effect.sync(() => {

@@ -6,6 +6,8 @@
  * `(x - k)^2`. Shifting by a member of the window keeps the sums small, so the variance does not
  * cancel catastrophically (values near 1e9 with a spread of 1e-3 keep ~1e-15 relative accuracy,
  * where a plain sum of squares loses every digit and pandas' running variance keeps ~1e-4).
+ * Differences beyond about 1e135 (whose squares overflow) or below about 1e-135 (whose squares
+ * vanish) are summed scaled by a power of two instead, so any finite values keep that accuracy.
  */
 import type { TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
@@ -59,7 +61,9 @@ export interface Windows {
   readonly windowsWithData: number
 }
 
-// Per window and variable, six slots: count, shift, sum(x - shift), sum((x - shift)^2), min, max.
+// Per window and variable, seven slots: count, shift, sum(d), sum(d^2), min, max and a scale `e`,
+// where d = (x - shift) * 2^e. The scale is 0 (d = x - shift) unless the differences are too large
+// or too small to square (see `sumScaled`).
 // Each slot is a column of one entry per window, so `result` turns the columns into statistics in
 // place (sum becomes mean, squares become std) and hands out views: no copy, no allocation.
 const COUNT = 0
@@ -68,7 +72,14 @@ const SUM = 2
 const SQUARES = 3
 const MIN = 4
 const MAX = 5
-const SLOTS = 6
+const SCALE = 6
+const SLOTS = 7
+
+// Unscaled sums are right while every |x - shift| stays within about 2^±450: then no square
+// overflows, and squares below the smallest normal double are too small beside the total to matter.
+// A window whose squares leave [2^-900, 2^900) (with values that differ) may be past that.
+const SQUARES_LOW = 2 ** -900
+const SQUARES_HIGH = 2 ** 900
 
 interface Shape {
   readonly variables: ReadonlyArray<Variable>
@@ -235,6 +246,7 @@ export class Resampler {
       const std = column(SQUARES)
       const min = column(MIN)
       const max = column(MAX)
+      const scale = column(SCALE)
       for (let w = 0; w < windows; w++) {
         const n = count[w]!
         if (n === 0) {
@@ -244,8 +256,18 @@ export class Resampler {
         hasData[w] = 1
         const sum = mean[w]!
         const squares = std[w]!
-        mean[w] = shift[w]! + sum / n
-        std[w] = n < 2 ? Number.NaN : Math.sqrt(Math.max(0, (squares - (sum * sum) / n) / (n - 1)))
+        const deviation = n < 2 ? Number.NaN : Math.sqrt(Math.max(0, (squares - (sum * sum) / n) / (n - 1)))
+        const e = scale[w]!
+        if (e === 0) {
+          mean[w] = shift[w]! + sum / n
+          std[w] = deviation
+        } else {
+          // mean - shift may pass the largest double when the shift is one end of a range that does.
+          const m = shift[w]! + timesPowerOfTwo(sum / n, -e)
+          mean[w] = Number.isFinite(m) ? m : 2 * (shift[w]! * 0.5 + timesPowerOfTwo(sum / n, -e - 1))
+          // Infinity when the std itself passes the largest double: then it has no row.
+          std[w] = timesPowerOfTwo(deviation, -e)
+        }
       }
       columns[this.variables[v]!] = { count, mean, min, max, std }
     }
@@ -299,6 +321,13 @@ const accumulate = (
   const squaresAt = base + SQUARES * windows
   const minAt = base + MIN * windows
   const maxAt = base + MAX * windows
+  const scaleAt = base + SCALE * windows
+  // Segments of windows that need scaled sums, summed after the loop: a call inside it would cost the
+  // loop ~2% even when never made.
+  if (deferredScratch.length < segments)
+    deferredScratch = new Int32Array(Math.max(segments, deferredScratch.length * 2))
+  const deferred = deferredScratch
+  let deferredCount = 0
   let i = 0
   for (let s = 0; s < segments; s++) {
     const end = segmentEnd[s]!
@@ -315,6 +344,11 @@ const accumulate = (
       const first = column[i++]!
       slots[shiftAt + w] = slots[minAt + w] = slots[maxAt + w] = first
       n = 1
+    }
+    if (slots[scaleAt + w] !== 0) {
+      deferred[deferredCount++] = s
+      i = end
+      continue
     }
     const shift = slots[shiftAt + w]!
     let sum = slots[sumAt + w]!
@@ -336,12 +370,92 @@ const accumulate = (
       min = below * x + (1 - below) * min
       max = above * x + (1 - above) * max
     }
+    if (!(squares < SQUARES_HIGH) || (squares < SQUARES_LOW && min !== max)) {
+      // Out of the unscaled sums' range (or not finite): left out, to be summed again, scaled. The
+      // slots keep the window's state without it (a new window's count stays 0).
+      deferred[deferredCount++] = s
+      continue
+    }
     slots[countAt + w] = n
     slots[sumAt + w] = sum
     slots[squaresAt + w] = squares
     slots[minAt + w] = min
     slots[maxAt + w] = max
   }
+  for (let d = 0; d < deferredCount; d++) {
+    const s = deferred[d]!
+    sumScaled(slots, base, windows, segmentWindow[s]!, column, s === 0 ? 0 : segmentEnd[s - 1]!, segmentEnd[s]!)
+  }
+}
+
+// The segments `accumulate` leaves for `sumScaled`; shared like the segment scratch, allocated on first use.
+let deferredScratch = new Int32Array(0)
+
+/**
+ * Adds `column[from, end)` to window `w` with scaled sums: sum(d) and sum(d^2) for
+ * d = (x - shift) * 2^e, with `e` chosen so that the largest |d| seen is about 1, and the sums
+ * rescaled when a larger one comes. No square then overflows, and the ones that vanish are too small
+ * beside the largest to count. For windows the unscaled sums cannot serve; rare and slower.
+ */
+const sumScaled = (
+  slots: Float64Array,
+  base: number,
+  windows: number,
+  w: number,
+  column: Float64Array,
+  from: number,
+  end: number
+) => {
+  let count = slots[base + COUNT * windows + w]!
+  let shift = slots[base + SHIFT * windows + w]!
+  let sum = slots[base + SUM * windows + w]!
+  let squares = slots[base + SQUARES * windows + w]!
+  let min = slots[base + MIN * windows + w]!
+  let max = slots[base + MAX * windows + w]!
+  let e = slots[base + SCALE * windows + w]!
+  for (let i = from; i < end; i++) {
+    const x = column[i]!
+    if (x - x !== 0) continue
+    if (count++ === 0) {
+      shift = min = max = x
+      continue
+    }
+    if (x < min) min = x
+    if (x > max) max = x
+    let d = x - shift
+    if (d === 0) continue
+    // x - shift passes the largest double only when both are huge: their halves subtract exactly.
+    const halved = d - d !== 0
+    if (halved) d = x * 0.5 - shift * 0.5
+    // |x - shift| < 2^magnitude, give or take one for log2's rounding.
+    const magnitude = Math.floor(Math.log2(Math.abs(d))) + 1 + (halved ? 1 : 0)
+    if (sum === 0 && squares === 0) {
+      e = -magnitude
+    } else if (magnitude + e > 1) {
+      sum = timesPowerOfTwo(sum, -magnitude - e)
+      squares = timesPowerOfTwo(squares, 2 * (-magnitude - e))
+      e = -magnitude
+    }
+    const scaled = timesPowerOfTwo(d, halved ? e + 1 : e)
+    sum += scaled
+    squares += scaled * scaled
+  }
+  slots[base + COUNT * windows + w] = count
+  slots[base + SHIFT * windows + w] = shift
+  slots[base + SUM * windows + w] = sum
+  slots[base + SQUARES * windows + w] = squares
+  slots[base + MIN * windows + w] = min
+  slots[base + MAX * windows + w] = max
+  slots[base + SCALE * windows + w] = e
+}
+
+/** `x * 2^e` in steps that stay within the doubles (exact while the result is a normal double). */
+const timesPowerOfTwo = (x: number, e: number): number => {
+  let result = x
+  let rest = e
+  for (; rest > 1000; rest -= 1000) result *= 2 ** 1000
+  for (; rest < -1000; rest += 1000) result *= 2 ** -1000
+  return result * 2 ** rest
 }
 
 /** A resampler to feed chunk by chunk. */

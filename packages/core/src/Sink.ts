@@ -4,7 +4,10 @@
  *
  * Contract: after a successful `load`, the sink holds for `signals` within `range` exactly
  * `rows`: rows it had there and `rows` lacks are removed, so a re-run never leaves a stale row.
- * A failed load leaves the partition as it was. Rows outside `signals` are not touched.
+ * A failed load leaves the partition as it was. Rows outside `signals` or `range` are not touched.
+ * A request that `invalidRow` finds fault with fails with `SinkLoadFailed`, writing nothing. Two
+ * loads of one partition at once end as one of them, never a mix. `@delfos/etl-contract` checks
+ * all of this against an implementation.
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
@@ -12,6 +15,7 @@ import * as Schema from "effect/Schema"
 import type { Partition, TimeRange } from "./Partition.ts"
 import type { SignalName } from "./Signal.ts"
 import type { TidyRows } from "./TidyRows.ts"
+import * as Timestamp from "./Timestamp.ts"
 
 export interface LoadRequest {
   readonly pipeline: string
@@ -60,3 +64,33 @@ export class Sink extends Context.Service<
     readonly load: (request: LoadRequest) => Effect.Effect<LoadResult, SinkError>
   }
 >()("@delfos/etl/Sink") {}
+
+const formatInstant = (t: number) => (Number.isFinite(t) ? Timestamp.format(t) : String(t))
+
+/**
+ * Why `request` cannot be loaded as it is, or `undefined`: a value that is not finite (NaN and
+ * ±Infinity never reach a sink's storage), a row outside the range or the load's signals (it
+ * would escape the next run's clean-up), two rows for one signal and timestamp. A sink checks it
+ * before it writes anything and fails with `SinkLoadFailed` giving the reason.
+ */
+export const invalidRow = (request: LoadRequest): string | undefined => {
+  const { range, rows } = request
+  const owned = new Set(request.signals)
+  const seen = rows.signals.map(() => new Set<number>())
+  for (let i = 0; i < rows.length; i++) {
+    const index = rows.signalIndex[i]!
+    const signal = rows.signals[index]
+    const t = rows.timestamps[i]!
+    const value = rows.values[i]!
+    if (signal === undefined) return `row ${i}: signal index ${index} is not in the rows' signal list`
+    const row = `row ${i} (${signal} at ${formatInstant(t)})`
+    if (!Number.isFinite(value)) return `${row}: value ${value} is not finite`
+    if (!(t >= range.start && t < range.end)) {
+      return `${row}: outside the partition [${formatInstant(range.start)}, ${formatInstant(range.end)})`
+    }
+    if (!owned.has(signal)) return `${row}: ${signal} is not among the load's signals`
+    if (seen[index]!.has(t)) return `${row}: a second row for the same signal and timestamp`
+    seen[index]!.add(t)
+  }
+  return undefined
+}

@@ -2,9 +2,11 @@
  * Extract: a `Source` streams the samples of one partition as frames. Implementations: the
  * in-memory `MemorySource` here, the fonte HTTP API in `@delfos/etl-source-http`, or your own.
  *
- * Contract: `extract` yields every sample the source has in `range` for the asked variables
- * (samples outside it are allowed and ignored downstream), or fails with a `SourceError`. The
- * pipeline reads the whole stream before it loads anything, so a failure midway loses nothing.
+ * Contract: `extract` yields every sample the source has in `range`, with the asked variables
+ * only, in any order and frames of any size, or fails with a `SourceError`. A source that cannot
+ * help reading more (a whole file) may yield samples outside `range`: the pipeline ignores and
+ * counts them. The pipeline reads the whole stream before it loads anything, so a failure midway
+ * loses nothing. `@delfos/etl-contract` checks all of this against an implementation.
  */
 
 import * as Clock from "effect/Clock"

@@ -39,24 +39,30 @@ const definition: Partitions.Definition = {
   timeZone: Partition.utc
 }
 
-/** A source that fails `failures(day)` times for a day before serving it, counting extracts. */
+/**
+ * A source that fails `failures(day)` times for a day before serving it, counting extracts and
+ * recording the clock's time at each (`startedAt`, per day).
+ */
 const flaky = (failures: (day: string) => number) => {
   const calls = new Map<string, number>()
+  const startedAt = new Map<string, Array<number>>()
   const memory = MemorySource.make(tenDays)
   const source = Source.of({
     name: "flaky",
     extract: (request) =>
       Stream.unwrap(
-        Effect.sync(() => {
-          const n = (calls.get(request.partition.day) ?? 0) + 1
-          calls.set(request.partition.day, n)
-          return n <= failures(request.partition.day)
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const day = request.partition.day
+          const n = (calls.get(day) ?? 0) + 1
+          calls.set(day, n)
+          startedAt.set(day, [...(startedAt.get(day) ?? []), now])
+          return n <= failures(day)
             ? Stream.fail(new SourceUnavailable({ source: "flaky", reason: `attempt ${n} refused` }))
             : memory.extract(request)
         })
       )
   })
-  return { source, calls }
+  return { source, calls, startedAt }
 }
 
 const environment = (source: Source["Service"] = MemorySource.make(tenDays)) =>
@@ -328,16 +334,24 @@ describe("Backfill", () => {
     }).pipe(Effect.provide(environment()))
   )
 
-  it.live("retries a failed partition with backoff up to the attempts allowed", () => {
-    const { calls, source } = flaky((day) => (day === "2024-01-02" ? 2 : day === "2024-01-03" ? 99 : 0))
+  it.effect("retries a failed partition up to the attempts allowed, waiting the backoff, doubled each time", () => {
+    const { calls, source, startedAt } = flaky((day) => (day === "2024-01-02" ? 2 : day === "2024-01-03" ? 99 : 0))
     return Effect.gen(function* () {
-      const summary = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-03"), {
+      // On the test clock: the backfill sleeps until the clock is moved, and each attempt records when it began.
+      const backfill = yield* Backfill.runAll(yield* range("2024-01-01", "2024-01-03"), {
         name: "test",
         maxAttempts: 3,
-        backoff: "1 millis"
-      })
+        backoff: "1 second"
+      }).pipe(Effect.forkChild)
+      yield* TestClock.adjust("1 minute")
+      const summary = yield* Fiber.join(backfill)
       expect(summary).toMatchObject({ planned: 3, succeeded: 2, failed: 1, retries: 4 })
       expect([calls.get("2024-01-01"), calls.get("2024-01-02"), calls.get("2024-01-03")]).toEqual([1, 3, 3])
+      // One day at a time: the 2nd waits 1 s then 2 s before its retries; the 3rd starts when the 2nd is
+      // done (at 3 s) and waits the same.
+      expect(startedAt.get("2024-01-01")).toEqual([0])
+      expect(startedAt.get("2024-01-02")).toEqual([0, 1_000, 3_000])
+      expect(startedAt.get("2024-01-03")).toEqual([3_000, 4_000, 6_000])
       const runs = yield* runsOf("2024-01-03")
       expect(runs.map((run) => [run.attempt, run.status])).toEqual([
         [1, "failed"],

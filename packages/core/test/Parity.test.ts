@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
+import { createHash } from "node:crypto"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { dirname, join, relative } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Partition from "../src/Partition.ts"
@@ -20,10 +21,25 @@ interface Fixture {
   readonly expected: ReadonlyArray<{ readonly timestamp: string; readonly signal: string; readonly value: number }>
 }
 
+// The tests read the copy in this package, so that a clone on its own runs them. The canonical
+// fixtures live in the project's shared folder beside the repository (`../shared/fixtures/pandas-parity`
+// from the repository's root, or from a folder above it for a worktree), in development and CI; when
+// that folder is there, the copy must be identical to it, file by file.
 const directory = join(import.meta.dirname, "fixtures", "pandas-parity")
+const repositoryRoot = join(import.meta.dirname, "..", "..", "..")
+const canonicalDirectory = (() => {
+  for (let folder = dirname(repositoryRoot); ; folder = dirname(folder)) {
+    const candidate = join(folder, "shared", "fixtures", "pandas-parity")
+    if (existsSync(candidate)) return candidate
+    if (dirname(folder) === folder) return undefined
+  }
+})()
+
 const fixtures: Array<Fixture> = readdirSync(directory)
   .filter((file) => file.endsWith(".json"))
   .map((file) => JSON.parse(readFileSync(join(directory, file), "utf8")))
+
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex")
 
 const relativeError = (actual: number, expected: number) =>
   expected === 0 ? Math.abs(actual) : Math.abs(actual - expected) / Math.abs(expected)
@@ -40,6 +56,25 @@ const transform = (fixture: Fixture, frames: ReadonlyArray<SampleFrame.SampleFra
     })
     return { windows, rows: TidyRows.toArray(Unpivot.unpivot(windows)) }
   })
+
+describe("the pandas parity fixtures", () => {
+  it.skipIf(canonicalDirectory === undefined)(
+    canonicalDirectory === undefined
+      ? "are the canonical ones: skipped, no shared/fixtures/pandas-parity beside the repository (the tests use this package's copy as it is)"
+      : `are the canonical ones: this package's copy has the same files as ${relative(repositoryRoot, canonicalDirectory)}, with the same SHA-256`,
+    () => {
+      const canonical = readdirSync(canonicalDirectory!).sort()
+      const copy = readdirSync(directory).sort()
+      expect(copy, "the copy's files").toEqual(canonical)
+      for (const file of canonical) {
+        expect(
+          sha256(join(directory, file)),
+          `${file} differs from the canonical ${join(canonicalDirectory!, file)}`
+        ).toBe(sha256(join(canonicalDirectory!, file)))
+      }
+    }
+  )
+})
 
 describe("parity with the pandas reference", () => {
   it("covers all six fixtures", () => {

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { Duplex } from "node:stream"
 import { fileURLToPath } from "node:url"
+import { gunzipSync } from "node:zlib"
 import { PgClient } from "@effect/sql-pg"
 import type { PGlite } from "@electric-sql/pglite"
 import * as Effect from "effect/Effect"
@@ -258,15 +259,23 @@ export const pgliteVersion = (): string => {
  * takes ~0.5 s where PGlite's own initdb takes ~2 s. Used only with the PGlite version it was made by.
  */
 const template = async (): Promise<Blob | undefined> => {
-  try {
-    const file = fileURLToPath(import.meta.resolve("@delfos/postgres/pglite-template.tar.gz"))
-    const made = JSON.parse(readFileSync(file.replace(/\.tar\.gz$/, ".json"), "utf8")) as { pglite?: string }
-    if (made.pglite !== pgliteVersion()) return undefined
-    return new Blob([await readFile(file)])
-  } catch {
-    return undefined
-  }
+  templateTar ??= (async () => {
+    try {
+      const file = fileURLToPath(import.meta.resolve("@delfos/postgres/pglite-template.tar.gz"))
+      const made = JSON.parse(readFileSync(file.replace(/\.tar\.gz$/, ".json"), "utf8")) as { pglite?: string }
+      if (made.pglite !== pgliteVersion()) return undefined
+      // Unpacked here, once per process (the demo opens two databases), with Node's zlib: given the
+      // .tar.gz, PGlite first tries it as a plain tar, then gunzips it through web streams (~200 ms).
+      return gunzipSync(await readFile(file))
+    } catch {
+      return undefined
+    }
+  })()
+  const tar = await templateTar
+  return tar === undefined ? undefined : new Blob([tar], { type: "application/x-tar" })
 }
+
+let templateTar: Promise<Uint8Array | undefined> | undefined
 
 const createDatabase = async (dataDir: string | undefined): Promise<PGlite> => {
   // Loaded on demand: PGlite is only needed when no database URL is given.

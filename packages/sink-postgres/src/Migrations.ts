@@ -1,12 +1,14 @@
 /**
- * The alvo schema, one versioned migration per change: `signal`, `data` and the `etl_run` ledger
- * (its `empty` status and its `heartbeat_at` column came later).
+ * The alvo schema, one versioned migration per change: `signal`, `data`, the `etl_run` ledger (its
+ * `empty` status and its `heartbeat_at` column came later) and the worker's `etl_schedule`; every
+ * table the project owns is created here (graphile-worker's schema is graphile-worker's).
  * The library runs them (its layers do on start, `delfos-etl migrate` does on demand); each is
  * written to be harmless on a database that already has it.
  */
 import * as Effect from "effect/Effect"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 
 /** Where the applied migrations are recorded. */
 export const table = "delfos_migrations"
@@ -69,6 +71,23 @@ export const migrations = {
     yield* sql`ALTER TABLE etl_run ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz`
     yield* sql`UPDATE etl_run SET heartbeat_at = coalesce(finished_at, started_at) WHERE heartbeat_at IS NULL`
     yield* sql`ALTER TABLE etl_run ALTER COLUMN heartbeat_at SET DEFAULT now(), ALTER COLUMN heartbeat_at SET NOT NULL`
+  }),
+  "0006_drop_etl_worker": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // @delfos/etl-worker kept a heartbeat per worker pool here, made outside these migrations; a
+    // worker's liveness is now its runs' heartbeat_at.
+    yield* sql`DROP TABLE IF EXISTS etl_worker`
+  }),
+  "0007_etl_schedule": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The last cron tick a worker queued for each scheduled pipeline: workers sharing a schedule
+    // claim a tick here, so each is queued once.
+    yield* sql`CREATE TABLE IF NOT EXISTS etl_schedule (
+      pipeline text PRIMARY KEY,
+      last_tick_at timestamptz NOT NULL,
+      ticked_by text,
+      ticked_at timestamptz NOT NULL DEFAULT now()
+    )`
   })
 }
 
@@ -76,10 +95,26 @@ export const migrations = {
  * Applies the migrations the database does not have yet, in one transaction, and returns those it
  * applied (none on an up-to-date database). Concurrent callers wait for each other.
  */
-export const migrate = Migrator.make({})({
-  loader: Migrator.fromRecord(migrations),
-  table
+export const migrate: Effect.Effect<
+  ReadonlyArray<readonly [id: number, name: string]>,
+  Migrator.MigrationError | SqlError.SqlError,
+  SqlClient.SqlClient
+> = Effect.gen(function* () {
+  // Every layer that writes migrates at its start: one cheap read first, so that an up-to-date
+  // database (the usual case) costs no transaction and no table lock.
+  if (yield* upToDate) return []
+  return yield* Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
 })
+
+/** The newest migration's id. */
+export const latest = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))
+
+/** Whether the database has every migration: false when it has not got the table yet (the read fails). */
+export const upToDate: Effect.Effect<boolean, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [row] = yield* sql<{ applied: number | null }>`SELECT max(migration_id)::int AS applied FROM ${sql(table)}`
+  return row?.applied === latest
+}).pipe(Effect.orElseSucceed(() => false))
 
 export interface MigrationReport {
   /** The migrations applied now, `[id, name]`; none on an up-to-date database. */

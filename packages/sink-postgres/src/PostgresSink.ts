@@ -2,7 +2,7 @@
  * The Postgres `Sink`: a partition's tidy rows written to the alvo schema (`signal`, `data`) in one
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
  */
-import { Ledger, Partition, Sink, type TidyRows, Timestamp } from "@delfos/etl"
+import { Ledger, Partition, Sink, type TidyRows } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
@@ -54,35 +54,6 @@ const timestamps = (column: Float64Array) => parameter(Array.from(column), PgTyp
 const int4s = (column: Int32Array) => parameter(Array.from(column), PgTypes.OID.int4)
 const float8s = (column: Float64Array) => parameter(Array.from(column), PgTypes.OID.float8)
 
-const formatInstant = (t: number) => (Number.isFinite(t) ? Timestamp.format(t) : String(t))
-
-/**
- * Why `request` cannot be loaded as it is, or `undefined`. Checked before the database is touched:
- * a row outside the range or the load's signals would escape the next run's clean-up, and NaN or
- * ±Infinity must never reach the table.
- */
-const invalidRow = (request: Sink.LoadRequest): string | undefined => {
-  const { range, rows } = request
-  const owned = new Set(request.signals)
-  const seen = rows.signals.map(() => new Set<number>())
-  for (let i = 0; i < rows.length; i++) {
-    const index = rows.signalIndex[i]!
-    const signal = rows.signals[index]
-    const t = rows.timestamps[i]!
-    const value = rows.values[i]!
-    if (signal === undefined) return `row ${i}: signal index ${index} is not in the rows' signal list`
-    const row = `row ${i} (${signal} at ${formatInstant(t)})`
-    if (!Number.isFinite(value)) return `${row}: value ${value} is not finite`
-    if (!(t >= range.start && t < range.end)) {
-      return `${row}: outside the partition [${formatInstant(range.start)}, ${formatInstant(range.end)})`
-    }
-    if (!owned.has(signal)) return `${row}: ${signal} is not among the load's signals`
-    if (seen[index]!.has(t)) return `${row}: a second row for the same signal and timestamp`
-    seen[index]!.add(t)
-  }
-  return undefined
-}
-
 /** Each row's `signal.id`. */
 const rowSignalIds = (rows: TidyRows.TidyRows, ids: ReadonlyMap<string, number>): Int32Array => {
   const byIndex = rows.signals.map((signal) => ids.get(signal)!)
@@ -117,13 +88,15 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
 
     // Deletes the rows of the owned signals in range whose key the new rows lack. Returns how many,
     // and whether the range may still hold rows the insert will meet (read before the delete).
+    // `NOT IN` over the keys is a hashed subplan whatever the statistics say; `NOT EXISTS` was
+    // planned as a nested loop re-running `unnest` per row on a table not yet analysed (a fresh
+    // target's second run of a day): 250 ms instead of 1.5 ms for a day's 1,152 rows.
     const deleteStale = (owned: PgTypes.Parameter, range: Partition.TimeRange, keys: Keys) =>
       sql<Cleared>`WITH stale AS (
           DELETE FROM data AS d
           WHERE ${inRange(owned, range)}
-            AND NOT EXISTS (
-              SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-              WHERE k.timestamp = d.timestamp AND k.signal_id = d.signal_id)
+            AND (d.timestamp, d.signal_id) NOT IN (
+              SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))
           RETURNING 1)
         SELECT (SELECT count(*) FROM stale)::int AS deleted,
           EXISTS (SELECT 1 FROM data WHERE ${inRange(owned, range)}) AS occupied`
@@ -134,9 +107,8 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
           DELETE FROM data WHERE ${inRange(owned, range)}
           RETURNING signal_id, timestamp)
         SELECT count(*)::int AS deleted, false AS occupied FROM old
-        WHERE NOT EXISTS (
-          SELECT 1 FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id)
-          WHERE k.timestamp = old.timestamp AND k.signal_id = old.signal_id)`
+        WHERE (old.timestamp, old.signal_id) NOT IN (
+          SELECT * FROM unnest(${keys.timestamps}, ${keys.signalIds}) AS k(timestamp, signal_id))`
 
     // Rows already holding their value are filtered out before the insert: ON CONFLICT would lock
     // (and so write) each of them even when its WHERE then skips the update. The load holds the
@@ -187,7 +159,8 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
 
     const load = Effect.fn("PostgresSink.load")(function* (request: Sink.LoadRequest) {
       const partition = Partition.format(request.partition)
-      const invalid = invalidRow(request)
+      // Checked before the database is touched.
+      const invalid = Sink.invalidRow(request)
       if (invalid !== undefined) return yield* new Sink.SinkLoadFailed({ sink: name, partition, reason: invalid })
       const failure = (error: SqlError.SqlError) =>
         Connection.isUnreachable(error)

@@ -17,9 +17,17 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [2, "etl_run"],
         [3, "etl_run_runner"],
         [4, "etl_run_empty"],
-        [5, "etl_run_heartbeat"]
+        [5, "etl_run_heartbeat"],
+        [6, "drop_etl_worker"],
+        [7, "etl_schedule"]
       ])
-      expect((yield* tables).map((table) => table.name)).toEqual(["data", "delfos_migrations", "etl_run", "signal"])
+      expect((yield* tables).map((table) => table.name)).toEqual([
+        "data",
+        "delfos_migrations",
+        "etl_run",
+        "etl_schedule",
+        "signal"
+      ])
       expect(yield* Migrations.migrate).toEqual([])
       const [first, second] = yield* Effect.all([Migrations.migrate, Migrations.migrate], { concurrency: 2 })
       expect([...first, ...second]).toEqual([])
@@ -33,9 +41,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
   it.effect("etl_run: `empty` is a status; older rows get their start as heartbeat, new ones now()", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, delfos_migrations`
+      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, etl_schedule, delfos_migrations`
       // A database of the version before: the first three migrations, and a run left `running`.
-      const { "0004_etl_run_empty": _, "0005_etl_run_heartbeat": __, ...before } = Migrations.migrations
+      const before = Object.fromEntries(Object.entries(Migrations.migrations).slice(0, 3))
       yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
       yield* sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt, started_at, runner)
         VALUES ('old', '2024-01-01', 'running', 1, '2024-01-02T03:04:05Z', 'gone:1')`
@@ -44,7 +52,9 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
 
       expect(yield* Migrations.migrate).toEqual([
         [4, "etl_run_empty"],
-        [5, "etl_run_heartbeat"]
+        [5, "etl_run_heartbeat"],
+        [6, "drop_etl_worker"],
+        [7, "etl_schedule"]
       ])
       yield* empty
       const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`
@@ -61,6 +71,26 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
       const nullable = yield* sql<{ nullable: string }>`SELECT is_nullable AS nullable FROM information_schema.columns
         WHERE table_name = 'etl_run' AND column_name = 'heartbeat_at'`
       expect(nullable).toEqual([{ nullable: "NO" }])
+    })
+  )
+
+  it.effect("etl_worker, which older workers made outside the migrations, is dropped; etl_schedule is made", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`DROP TABLE IF EXISTS data, signal, etl_run, etl_schedule, delfos_migrations`
+      const before = Object.fromEntries(Object.entries(Migrations.migrations).slice(0, 5))
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: Migrations.table })
+      // As @delfos/etl-worker 0.1 created it.
+      yield* sql`CREATE TABLE etl_worker (id text PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,
+        concurrency integer NOT NULL, started_at timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now())`
+      expect(yield* Migrations.migrate).toEqual([
+        [6, "drop_etl_worker"],
+        [7, "etl_schedule"]
+      ])
+      const tables = yield* sql<{ name: string }>`SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = 'public' AND table_name LIKE 'etl_%' ORDER BY table_name`
+      expect(tables.map((table) => table.name)).toEqual(["etl_run", "etl_schedule"])
     })
   )
 

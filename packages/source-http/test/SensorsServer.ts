@@ -41,6 +41,8 @@ export interface Served {
   readonly baseUrl: string
   /** Every request's URL, in order of arrival. */
   readonly requests: Array<URL>
+  /** When each request arrived, `performance.now()` milliseconds, in the same order. */
+  readonly arrivals: Array<number>
 }
 
 /** Serves `handler` on a free port for the scope's lifetime; `attempt` counts requests from 1. */
@@ -50,14 +52,16 @@ export const serve = (handler: Handler): Effect.Effect<Served, never, Scope.Scop
       () =>
         new Promise<{ served: Served; close: () => Promise<void> }>((resolve) => {
           const requests: Array<URL> = []
+          const arrivals: Array<number> = []
           const server = createServer((request, response) => {
+            arrivals.push(performance.now())
             requests.push(new URL(request.url ?? "/", "http://test"))
             handler(request, response, requests.length)
           })
           server.listen(0, "127.0.0.1", () => {
             const { port } = server.address() as AddressInfo
             resolve({
-              served: { baseUrl: `http://127.0.0.1:${port}/api/v1`, requests },
+              served: { baseUrl: `http://127.0.0.1:${port}/api/v1`, requests, arrivals },
               close: () =>
                 new Promise<void>((done) => {
                   // Hanging requests would keep the server open.
@@ -70,6 +74,24 @@ export const serve = (handler: Handler): Effect.Effect<Served, never, Scope.Scop
     ),
     ({ close }) => Effect.promise(close)
   ).pipe(Effect.map(({ served }) => served))
+
+/**
+ * A proxy in front of another server (`target` is its origin, e.g. `http://127.0.0.1:8000`): each
+ * request is passed on with its path and query, and the answer's status, type and body come back
+ * unchanged. Served through `serve`, it records what a client really asked.
+ */
+export const proxy =
+  (target: string): Handler =>
+  (request, response) => {
+    fetch(new URL(request.url ?? "/", target)).then(
+      async (answer) => {
+        const body = Buffer.from(await answer.arrayBuffer())
+        response.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" })
+        response.end(body)
+      },
+      (error: unknown) => sendJson(response, 502, { detail: `proxy: ${String(error)}` })
+    )
+  }
 
 /** A port nothing listens on: one the system just gave out and took back. */
 export const closedPort: Effect.Effect<number> = Effect.promise(

@@ -61,42 +61,43 @@ describe("acquire (the kind this environment picks)", () => {
   })
 })
 
-describe.skipIf(serverUrl === undefined)("postgres (DATABASE_URL)", () => {
-  const server: TestDatabase.Info = { url: serverUrl ?? "", kind: "postgres", maxConnections: 1 }
-  const exists = async (name: string) =>
-    (await query(server, "select 1 from pg_database where datname = $1", [name])).length === 1
+describe.skipIf(serverUrl === undefined)(
+  serverUrl === undefined ? "postgres (DATABASE_URL): skipped, DATABASE_URL is not set" : "postgres (DATABASE_URL)",
+  () => {
+    const server: TestDatabase.Info = { url: serverUrl ?? "", kind: "postgres", maxConnections: 1 }
+    const exists = async (name: string) =>
+      (await query(server, "select 1 from pg_database where datname = $1", [name])).length === 1
 
-  it("creates a uniquely named database and release drops it", async () => {
-    const db = await TestDatabase.acquirePostgres(serverUrl!)
-    const name = databaseName(db)
-    expect(name).toMatch(new RegExp(`^delfos_test_${process.pid}_[0-9a-f]{8}$`))
-    expect(await exists(name)).toBe(true)
-    await db.release()
-    expect(await exists(name)).toBe(false)
-    // A second release is a no-op, so an afterAll can always call it.
-    await db.release()
-  })
+    it("creates a uniquely named database and release drops it", async () => {
+      const db = await TestDatabase.acquirePostgres(serverUrl!)
+      const name = databaseName(db)
+      expect(name).toMatch(new RegExp(`^delfos_test_${process.pid}_[0-9a-f]{8}$`))
+      expect(await exists(name)).toBe(true)
+      await db.release()
+      expect(await exists(name)).toBe(false)
+      // A second release is a no-op, so an afterAll can always call it.
+      await db.release()
+    })
 
-  it("release drops the database even while a client is still connected", async () => {
-    const db = await TestDatabase.acquirePostgres(serverUrl!)
-    await Effect.runPromise(
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        yield* sql`select 1`
-        yield* Effect.promise(() => db.release())
-      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db.url), maxConnections: 2 })))
-    )
-    expect(await exists(databaseName(db))).toBe(false)
-  })
-})
+    it("release drops the database even while a client is still connected", async () => {
+      const db = await TestDatabase.acquirePostgres(serverUrl!)
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`select 1`
+          yield* Effect.promise(() => db.release())
+        }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(db.url), maxConnections: 2 })))
+      )
+      expect(await exists(databaseName(db))).toBe(false)
+    })
+  }
+)
 
 describe("postgres on a server that does not answer", () => {
   it("rejects with TestDatabaseUnavailable, without falling through", async () => {
-    const started = performance.now()
     const error = await TestDatabase.acquirePostgres("postgres://postgres@127.0.0.1:1/postgres").catch((e) => e)
     expect(error).toBeInstanceOf(TestDatabase.TestDatabaseUnavailable)
     expect(error.kind).toBe("postgres")
-    expect(performance.now() - started).toBeLessThan(10_000)
   })
 
   it.effect("make uses DATABASE_URL when set, and fails rather than picking another kind", () =>
@@ -160,15 +161,13 @@ describe("pglite (called directly, whatever DATABASE_URL says)", () => {
 })
 
 describe("testcontainers (called directly)", () => {
-  it("starts a container, or reports ContainerRuntimeUnavailable at once when no Docker daemon answers", async () => {
-    const started = performance.now()
+  it("starts a container, or reports ContainerRuntimeUnavailable when no Docker daemon answers", async () => {
     const result = await TestDatabase.acquireTestcontainers().then(
       (db) => ({ db }),
       (error: unknown) => ({ error })
     )
     if ("error" in result) {
       expect(result.error).toBeInstanceOf(TestDatabase.ContainerRuntimeUnavailable)
-      expect(performance.now() - started).toBeLessThan(5_000)
     } else {
       try {
         expect(result.db.kind).toBe("testcontainers")

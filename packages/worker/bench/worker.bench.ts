@@ -1,6 +1,6 @@
 /**
  * A year through the job queue: 365 daily partitions enqueued at once and run by worker processes
- * (`delfos-etl-worker`, from source) from the fonte server in this process, on local Postgres into
+ * (`test/fixtures/worker.ts`: `Worker.start`, from source) from the fonte server in this process, on local Postgres into
  * local Postgres. Wall time from the enqueue to the last job done; then the same again (unchanged
  * data: the sink writes nothing). DATABASE_URL names the server (default the local one); the bench
  * creates and drops its own databases. Run: `npm run bench -w @delfos/etl-worker`.
@@ -11,11 +11,12 @@ import { cpus } from "node:os"
 import { join } from "node:path"
 import { Partition } from "@delfos/etl"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
+import * as Effect from "effect/Effect"
 import * as Enqueue from "../src/Enqueue.ts"
 import * as Queue from "../src/Queue.ts"
 
 const admin = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const bin = join(import.meta.dirname, "..", "src", "bin.ts")
+const fixture = join(import.meta.dirname, "..", "test", "fixtures", "worker.ts")
 const setups = [
   { processes: 2, concurrency: 2 },
   { processes: 1, concurrency: 1 }
@@ -24,8 +25,7 @@ const setups = [
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const startWorker = async (url: string, concurrency: number): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, [bin, "--concurrency", String(concurrency)], {
-    env: { ...process.env, DATABASE_URL: url },
+  const child = spawn(process.execPath, [fixture, JSON.stringify({ databaseUrl: url, concurrency })], {
     stdio: ["ignore", "ignore", "pipe"]
   })
   let output = ""
@@ -51,26 +51,30 @@ try {
   console.log("|---|---|---:|---:|---:|")
   for (const { concurrency, processes } of setups) {
     const target = await TestDatabase.acquirePostgres(admin)
-    const utils = await Queue.open(target.url)
     const workers = await Promise.all(Array.from({ length: processes }, () => startWorker(target.url, concurrency)))
     try {
       for (const run of ["empty target", "again, same data"]) {
-        const count = () =>
-          utils.withPgClient(async (client) => {
-            const result = await client.query<{ runs: number; samples: number }>(
+        const count = async () =>
+          (
+            await TestDatabase.query<{ runs: number; samples: number }>(
+              target.url,
               `SELECT count(*)::int AS runs, coalesce(sum(samples_read), 0)::int AS samples
               FROM etl_run WHERE status = 'succeeded'`
             )
-            return result.rows[0]!
-          })
+          )[0]!
         const before = await count()
         const started = performance.now()
-        await Enqueue.enqueueRange({ databaseUrl: target.url, partitions, sourceUrl: fonte.apiUrl })
-        for (;;) {
-          const left = await utils.withPgClient((client) =>
-            client.query<{ n: number }>("SELECT count(*)::int AS n FROM graphile_worker.jobs")
+        await Effect.runPromise(
+          Enqueue.enqueue(partitions, { sourceUrl: fonte.apiUrl }).pipe(
+            Effect.provide(Queue.layer({ databaseUrl: target.url }))
           )
-          if (left.rows[0]!.n === 0) break
+        )
+        for (;;) {
+          const [left] = await TestDatabase.query<{ n: number }>(
+            target.url,
+            "SELECT count(*)::int AS n FROM graphile_worker.jobs"
+          )
+          if (left!.n === 0) break
           await sleep(20)
         }
         const seconds = (performance.now() - started) / 1000
@@ -86,7 +90,6 @@ try {
     } finally {
       for (const worker of workers) worker.kill("SIGTERM")
       await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, "exit") : undefined)))
-      await utils.release()
       await target.release()
     }
   }

@@ -2,11 +2,10 @@
  * The job queue's vocabulary: the task that runs one partition, its payload (all that a worker on
  * any machine needs to run it) and the job key that keeps a partition from being queued twice.
  */
-import { Partition, type Pipeline, Signal, Window } from "@delfos/etl"
+import { Partition, Pipeline, Signal, Window } from "@delfos/etl"
 import { HttpSource } from "@delfos/etl-source-http"
-import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /** The graphile-worker task that runs one partition. */
@@ -81,23 +80,25 @@ export class InvalidJob extends Schema.TaggedError<InvalidJob>()("InvalidJob", {
   }
 }
 
-/** Schema's messages put the path on a line of their own; a command prints one line. */
-export const oneLine = (message: string): string => message.replace(/\s*\n\s*/g, " ")
+// Schema's messages put the path on a line of their own; a command prints one line.
+const oneLine = (message: string): string => message.replace(/\s*\n\s*/g, " ")
 
-const decodeJob = Schema.decodeUnknownExit(PartitionJob)
+/** A `Schema` decoding failure as `InvalidJob`, naming the bad field. */
+export const invalid = (error: Schema.SchemaError): InvalidJob => new InvalidJob({ reason: oneLine(error.message) })
 
-/** Reads a payload (from the queue, or built here), throwing `InvalidJob` that names the bad field. */
-export const decode = (payload: unknown): PartitionJob => {
-  const exit = decodeJob(payload, { errors: "all" })
-  if (Exit.isSuccess(exit)) return exit.value
-  const error = Cause.findErrorOption(exit.cause)
-  throw new InvalidJob({ reason: Option.isSome(error) ? oneLine(error.value.message) : "not a partition job" })
-}
+const decodeJob = Schema.decodeUnknownEffect(PartitionJob)
 
-/** The job of one partition with `options`; throws `InvalidJob` on a bad name, variable, statistic or URL. */
-export const make = (partition: Partition.Partition, options: JobOptions = {}): PartitionJob =>
+/** Reads a payload (from the queue, or built here); fails with `InvalidJob` naming the bad field. */
+export const decode = (payload: unknown): Effect.Effect<PartitionJob, InvalidJob> =>
+  decodeJob(payload, { errors: "all" }).pipe(Effect.mapError(invalid))
+
+/** The job of one partition with `options`; fails with `InvalidJob` on a bad name, variable, statistic or URL. */
+export const make = (
+  partition: Partition.Partition,
+  options: JobOptions = {}
+): Effect.Effect<PartitionJob, InvalidJob> =>
   decode({
-    pipeline: options.pipeline ?? "default",
+    pipeline: options.pipeline ?? Pipeline.defaultName,
     day: partition.day,
     timeZone: partition.timeZone,
     variables: options.variables ?? Signal.defaultVariables,

@@ -1,221 +1,139 @@
 /**
- * Dead-worker recovery: each worker pool keeps a heartbeat row, and the live ones give the jobs of a
- * silent pool back to the queue (graphile-worker alone would wait 4 hours). Why: see the README.
+ * Dead-worker recovery on the run ledger's heartbeat, the one liveness rule of the product: a job's
+ * sign of life is the `heartbeat_at` of the run it started (before that run exists, the time it was
+ * locked). A worker pool all of whose jobs have shown none for `staleAfter` is dead: its runs are
+ * recorded as abandoned and its jobs given back to the queue (graphile-worker alone waits 4 hours).
  */
-import { hostname } from "node:os"
-import type { Logger, WithPgClient } from "graphile-worker"
+import type { Ledger } from "@delfos/etl"
+import { RunLedger } from "@delfos/etl-sink-postgres"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as Jobs from "./Jobs.ts"
 import * as Queue from "./Queue.ts"
 
-/** The heartbeat table, next to the ledger's `etl_run` in the target database. */
-export const table = "etl_worker"
-
-/** How often a pool writes its heartbeat (and looks for dead pools), unless told: 5 seconds. */
-export const defaultHeartbeatInterval = 5_000
-
-/** How long a silent pool counts as alive, unless told: 30 seconds (six missed heartbeats). */
-export const defaultStaleAfter = 30_000
-
-export interface LivenessOptions {
-  /** Milliseconds between heartbeats (and sweeps for dead pools); 5,000 by default. */
-  readonly heartbeatInterval?: number | undefined
-  /** Milliseconds without a heartbeat after which a pool is dead and its jobs are retried; 30,000 by default. */
-  readonly staleAfter?: number | undefined
-}
-
-/** A job taken back from a dead pool. */
+/** A job taken back from a dead worker pool. */
 export interface RecoveredJob {
   readonly id: string
   readonly key: string | null
-  readonly taskIdentifier: string
-  /** The dead pool's id. */
+  /** The dead pool's id (graphile-worker's `locked_by`). */
   readonly lockedBy: string
   readonly lockedAt: Date
+  /** Its run in the ledger, when it had started one: recorded as failed, abandoned. */
+  readonly runId: number | null
+  /** Its last sign of life: its run's heartbeat, or its lock before the run existed. */
+  readonly lastSeen: Date
 }
 
-export interface Options {
-  readonly withPgClient: WithPgClient
-  /** Only jobs of these tasks are recovered: other applications may share the queue with other rules. */
-  readonly tasks: ReadonlyArray<string>
-  readonly heartbeatInterval: number
-  readonly staleAfter: number
-  readonly concurrency: number
-  readonly logger: Logger
-  /** Runs before a dead pool's jobs are unlocked, while no other worker can have started them again. */
-  readonly onRecover?: ((jobs: ReadonlyArray<RecoveredJob>) => Promise<void>) | undefined
+export interface SweepOptions {
+  /** Silence after which a job's worker counts as dead; the `Runner`'s `staleAfter` (30 s by default). */
+  readonly staleAfter: Duration.Input
 }
 
-export interface Liveness {
-  /** The graphile-config plugin that registers the pool before its first job. */
-  readonly plugin: GraphileConfig.Plugin
-  /** The pool's id (graphile-worker's `locked_by`) once registered. */
-  readonly poolId: () => string | undefined
-  /** Stops the heartbeat and removes the pool's row: call it after the pool has stopped. */
-  readonly stop: () => Promise<void>
-}
-
-/** Creates the heartbeat table if it is missing; several processes may start at once. */
-export const migrate = (withPgClient: WithPgClient): Promise<void> =>
-  withPgClient(async (client) => {
-    await client.query("BEGIN")
-    try {
-      // CREATE TABLE IF NOT EXISTS is not safe against itself: two at once can both try to create.
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('delfos-etl-worker/migrate'))")
-      await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
-        id text PRIMARY KEY,
-        host text NOT NULL,
-        pid integer NOT NULL,
-        concurrency integer NOT NULL,
-        started_at timestamptz NOT NULL DEFAULT now(),
-        last_seen timestamptz NOT NULL DEFAULT now()
-      )`)
-      await client.query("COMMIT")
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined)
-      throw error
-    }
-  })
-
-interface StaleRow {
+interface LockedJob {
   readonly id: string
   readonly key: string | null
-  readonly task_identifier: string
   readonly locked_by: string
   readonly locked_at: Date
+  readonly run_id: number | null
+  readonly run_status: Ledger.Status | null
+  readonly last_seen: Date
+  readonly stale: boolean
 }
 
-const milliseconds = "make_interval(secs => $2::float8 / 1000)"
+/** The message an abandoned run is recorded with. */
+const abandonedBecause = (pool: string, staleAfter: number): string =>
+  `abandoned: worker ${pool} stopped (no heartbeat for ${staleAfter / 1000}s)`
 
 /**
- * Liveness for one worker pool. Its plugin's `startWorker` hook, which graphile-worker awaits before
- * a worker asks for its first job, writes the pool's first heartbeat: no job is ever locked by a pool
- * that has none. Each heartbeat is followed by a sweep for dead pools; one sweeper at a time.
+ * One look for dead worker pools, by one worker at a time (the others skip it): the runs of each
+ * dead pool still `running` are recorded as failed (abandoned) and its jobs unlocked
+ * (`force_unlock_workers`), in one transaction; any worker then takes them at its next poll. The
+ * attempt the dead pool used counts, so `maxAttempts` still bounds a job that kills its worker
+ * every time. Returns the jobs given back.
  */
-export const make = (options: Options): Liveness => {
-  const { heartbeatInterval, logger, staleAfter, withPgClient } = options
-  let poolId: string | undefined
-  let registered: Promise<void> | undefined
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let current: Promise<void> = Promise.resolve()
-  let stopped = false
-
-  const beat = (id: string) =>
-    withPgClient((client) =>
-      client.query(
-        `INSERT INTO ${table} (id, host, pid, concurrency) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id) DO UPDATE SET last_seen = now()`,
-        [id, hostname(), process.pid, options.concurrency]
-      )
+export const sweep = (
+  options: SweepOptions
+): Effect.Effect<ReadonlyArray<RecoveredJob>, Queue.QueueUnavailable, SqlClient.SqlClient | Queue.Queue> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const staleAfter = Duration.toMillis(options.staleAfter)
+    return yield* Queue.transaction(
+      Effect.gen(function* () {
+        const [lock] = yield* sql<{ locked: boolean }>`SELECT
+          pg_try_advisory_xact_lock(hashtextextended('delfos-etl-worker/sweep', 0)) AS locked`
+        if (lock?.locked !== true) return []
+        // A job's run: the latest of its partition started by its pool since the lock. Every time
+        // is the database's.
+        const jobs = yield* sql<LockedJob>`SELECT j.id::text AS id, j.key, j.locked_by, j.locked_at,
+            r.id AS run_id, r.status AS run_status, coalesce(r.heartbeat_at, j.locked_at) AS last_seen,
+            coalesce(r.heartbeat_at, j.locked_at) < now() - make_interval(secs => ${staleAfter / 1000}) AS stale
+          FROM graphile_worker.jobs AS j
+          CROSS JOIN LATERAL (SELECT regexp_match(j.key, '^([^:]+):(.+):(\\d{4}-\\d{2}-\\d{2})$') AS part) AS k
+          LEFT JOIN LATERAL (
+            SELECT id, status, heartbeat_at FROM etl_run
+            WHERE pipeline = k.part[1] AND time_zone = k.part[2] AND partition_day = k.part[3]::date
+              AND runner = j.locked_by AND started_at >= j.locked_at
+            ORDER BY attempt DESC
+            LIMIT 1
+          ) AS r ON true
+          WHERE j.task_identifier = ${Jobs.runPartitionTask} AND j.locked_by IS NOT NULL`
+        // A pool is dead when none of its jobs shows a sign of life: a pool that beats for one job
+        // is alive, and its other jobs are its business.
+        const alive = new Set(jobs.filter((job) => !job.stale).map((job) => job.locked_by))
+        const dead = jobs.filter((job) => !alive.has(job.locked_by))
+        if (dead.length === 0) return []
+        const running = dead.filter((job) => job.run_status === "running" && job.run_id !== null)
+        if (running.length > 0) {
+          // Locked, and checked again: a run that ended meanwhile keeps its outcome.
+          const still = yield* sql<{ id: number; runner: string }>`SELECT id, runner FROM etl_run
+            WHERE id = ANY(${running.map((job) => job.run_id!)}::int[]) AND status = 'running'
+            FOR UPDATE`
+          const ledger = yield* RunLedger.make
+          yield* Effect.forEach(still, (run) => ledger.fail(run.id, abandonedBecause(run.runner, staleAfter)), {
+            discard: true
+          })
+        }
+        const pools = [...new Set(dead.map((job) => job.locked_by))]
+        yield* sql`SELECT graphile_worker.force_unlock_workers(${pools}::text[])`
+        return dead.map(
+          (job): RecoveredJob => ({
+            id: job.id,
+            key: job.key,
+            lockedBy: job.locked_by,
+            lockedAt: job.locked_at,
+            runId: job.run_id,
+            lastSeen: job.last_seen
+          })
+        )
+      })
     )
+  }).pipe(Effect.withSpan("Liveness.sweep"))
 
-  const sweep = () =>
-    withPgClient(async (client) => {
-      await client.query("BEGIN")
-      try {
-        const lock = await client.query<{ locked: boolean }>(
-          "SELECT pg_try_advisory_xact_lock(hashtext('delfos-etl-worker/sweep')) AS locked"
-        )
-        if (lock.rows[0]?.locked !== true) {
-          await client.query("COMMIT")
-          return
-        }
-        // A pool with no row was swept before (or never ran this code): its lock time counts instead.
-        const stale = await client.query<StaleRow>(
-          `SELECT j.id::text AS id, j.key, j.task_identifier, j.locked_by, j.locked_at
-          FROM ${Queue.schema}.jobs AS j LEFT JOIN ${table} AS w ON w.id = j.locked_by
-          WHERE j.locked_by IS NOT NULL AND j.task_identifier = ANY($1::text[])
-            AND coalesce(w.last_seen, j.locked_at) < now() - ${milliseconds}`,
-          [options.tasks, staleAfter]
-        )
-        const jobs = stale.rows.map(
-          (row): RecoveredJob => ({
-            id: row.id,
-            key: row.key,
-            taskIdentifier: row.task_identifier,
-            lockedBy: row.locked_by,
-            lockedAt: row.locked_at
-          })
-        )
-        if (jobs.length > 0) {
-          // Recording comes first, but must not keep the jobs locked for another four hours if it fails.
-          await options.onRecover?.(jobs).catch((error: unknown) => {
-            logger.error(`could not record the abandoned runs of dead workers: ${String(error)}`, { error })
-          })
-          await client.query(`SELECT ${Queue.schema}.force_unlock_workers($1::text[])`, [
-            [...new Set(jobs.map((job) => job.lockedBy))]
-          ])
-        }
-        await client.query(`DELETE FROM ${table} WHERE last_seen < now() - make_interval(secs => $1::float8 / 1000)`, [
-          staleAfter
-        ])
-        await client.query("COMMIT")
-        for (const job of jobs) {
-          logger.warn(
-            `job ${job.id} (${job.key ?? job.taskIdentifier}) of dead worker ${job.lockedBy} is queued again ` +
-              `(no heartbeat for ${staleAfter / 1000}s)`
-          )
-        }
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined)
-        throw error
-      }
-    })
-
-  const loop = async (id: string) => {
-    try {
-      await beat(id)
-      await sweep()
-    } catch (error) {
-      // The database may be down for a moment: the next beat tries again, and the pool's jobs are
-      // failing anyway meanwhile.
-      logger.warn(`heartbeat of ${id} failed: ${String(error)}`, { error })
-    }
-    if (!stopped) {
-      timer = setTimeout(() => {
-        current = loop(id)
-      }, heartbeatInterval)
-    }
-  }
-
-  const register = (id: string): Promise<void> => {
-    registered ??= (async () => {
-      poolId = id
-      await beat(id)
-      if (!stopped) {
-        timer = setTimeout(() => {
-          current = loop(id)
-        }, heartbeatInterval)
-      }
-    })()
-    return registered
-  }
-
-  const plugin: GraphileConfig.Plugin = {
-    name: "DelfosEtlWorkerLiveness",
-    version: "0.1.0",
-    description: "Registers each worker pool's heartbeat before its first job (see @delfos/etl-worker's Liveness)",
-    worker: {
-      hooks: {
-        startWorker: (_context, event) => register(event.worker.workerPool.id)
-      }
-    }
-  }
-
-  const stop = async () => {
-    stopped = true
-    if (timer !== undefined) clearTimeout(timer)
-    // A registration under way would otherwise write its row after the delete below.
-    await registered?.catch(() => undefined)
-    if (timer !== undefined) clearTimeout(timer)
-    await current
-    if (poolId !== undefined) {
-      const id = poolId
-      await withPgClient((client) => client.query(`DELETE FROM ${table} WHERE id = $1`, [id])).catch(
-        (error: unknown) => {
-          logger.warn(`could not remove the heartbeat of ${id}: ${String(error)}`, { error })
-        }
-      )
-    }
-  }
-
-  return { plugin, poolId: () => poolId, stop }
+export interface RunOptions extends SweepOptions {
+  /** Time between sweeps: the `Runner`'s `heartbeatInterval` (5 s by default). */
+  readonly interval: Duration.Input
 }
+
+/**
+ * Sweeps now and then every `interval`, forever: what each worker runs beside its jobs. A failed
+ * sweep (the database away for a moment) is logged and the next one tries again.
+ */
+export const run = (options: RunOptions): Effect.Effect<never, never, SqlClient.SqlClient | Queue.Queue> =>
+  sweep(options).pipe(
+    Effect.tap((jobs) =>
+      Effect.forEach(
+        jobs,
+        (job) =>
+          Effect.logWarning(
+            `job ${job.id} (${job.key ?? "no key"}) of dead worker ${job.lockedBy} is queued again ` +
+              `(no sign of life since ${job.lastSeen.toISOString()})`
+          ),
+        { discard: true }
+      )
+    ),
+    Effect.catch((error) => Effect.logWarning(`looking for dead workers failed: ${error.message}`)),
+    Effect.repeat(Schedule.spaced(options.interval)),
+    Effect.andThen(Effect.never)
+  )

@@ -1,21 +1,24 @@
 /**
  * The job queue's database: graphile-worker's `graphile_worker` schema in the target database the
- * pipeline already writes, migrated on first use, so a queue needs no setup of its own.
+ * pipeline already writes (migrated by graphile-worker on first use, the project's own tables by
+ * its migrations), reached through `SqlClient`, and what is in the queue.
  */
+import { Ledger } from "@delfos/etl"
+import { Migrations } from "@delfos/etl-sink-postgres"
 import { Connection } from "@delfos/postgres"
+import { PgClient } from "@effect/sql-pg"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { Logger, makeWorkerUtils, type WorkerUtils } from "graphile-worker"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as SqlError from "effect/sql/SqlError"
+import * as Graphile from "./Graphile.ts"
 import { runPartitionTask } from "./Jobs.ts"
 
 /** graphile-worker's schema, its default; every process sharing a queue must use the same. */
-export const schema = "graphile_worker"
-
-/** No database URL was given and `DATABASE_URL` is not set. */
-export class MissingDatabaseUrl extends Schema.TaggedError<MissingDatabaseUrl>()("MissingDatabaseUrl", {}) {
-  override get message(): string {
-    return "no database URL: pass `databaseUrl` (--database-url) or set DATABASE_URL"
-  }
-}
+export const schema = Graphile.schema
 
 /** The queue's database could not be reached, or its schema could not be migrated. */
 export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()("QueueUnavailable", {
@@ -28,33 +31,86 @@ export class QueueUnavailable extends Schema.TaggedError<QueueUnavailable>()("Qu
   }
 }
 
-/** The URL given, else `DATABASE_URL`; throws `MissingDatabaseUrl` when there is neither. */
-export const databaseUrl = (given?: string | undefined, env: NodeJS.ProcessEnv = process.env): string => {
-  const url = given ?? (env.DATABASE_URL === "" ? undefined : env.DATABASE_URL)
-  if (url === undefined) throw new MissingDatabaseUrl()
-  return url
-}
-
 /** A failure of the queue's database as `QueueUnavailable`, naming the database but never its password. */
-export const unavailable = (url: string, error: unknown): QueueUnavailable =>
-  new QueueUnavailable({ database: Connection.describe(url), reason: Connection.reasonOf(error) })
-
-/** graphile-worker's log lines from `warning` up, on stderr: a library stays quiet unless something is wrong. */
-export const quietLogger = new Logger(() => (level, message) => {
-  if (level === "error" || level === "warning") process.stderr.write(`delfos-etl-worker: ${level}: ${message}\n`)
-})
+export const unavailable = (database: string, error: unknown): QueueUnavailable =>
+  new QueueUnavailable({ database, reason: Connection.reasonOf(error) })
 
 /**
- * graphile-worker's utilities on `url`, its schema migrated first (a no-op when up to date; several
- * processes migrating at once is safe). Rejects with `QueueUnavailable`. Release it when done.
+ * The queue, ready: its schema and the project's tables migrated in the database of the `SqlClient`
+ * beside it. `database` names that database in messages (without its password).
  */
-export const open = async (url: string, logger: Logger = quietLogger): Promise<WorkerUtils> => {
-  try {
-    return await makeWorkerUtils({ connectionString: url, maxPoolSize: 2, schema, logger })
-  } catch (error) {
-    throw unavailable(url, error)
-  }
+export class Queue extends Context.Service<Queue, { readonly database: string }>()("@delfos/etl-worker/Queue") {}
+
+export interface LayerOptions {
+  /** The target database, which holds the queue; `DATABASE_URL` when absent. Read as libpq reads it. */
+  readonly databaseUrl?: string | Redacted.Redacted<string> | undefined
+  /** Connections in the pool; 2 by default. */
+  readonly maxConnections?: number | undefined
 }
+
+/**
+ * The queue on a parsed target: a pool (`SqlClient`, sessions in UTC), graphile-worker's schema
+ * migrated by graphile-worker, and the project's migrations applied (the run ledger, `etl_schedule`).
+ */
+export const layerFor = (
+  target: Connection.Target,
+  options: Omit<LayerOptions, "databaseUrl"> = {}
+): Layer.Layer<Queue | SqlClient.SqlClient | PgClient.PgClient, QueueUnavailable> =>
+  Layer.effect(
+    Queue,
+    Effect.gen(function* () {
+      yield* Graphile.migrate(target)
+      yield* Migrations.migrate
+      return Queue.of({ database: target.display })
+    }).pipe(Effect.mapError((error) => unavailable(target.display, error)))
+  ).pipe(
+    Layer.provideMerge(
+      PgClient.layerFrom(
+        Connection.make(target, { maxConnections: options.maxConnections ?? 2 }).pipe(
+          Effect.mapError((error) => unavailable(target.display, error))
+        )
+      )
+    )
+  )
+
+/** The queue at `databaseUrl` (`DATABASE_URL` when absent): `layerFor` its target. */
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<
+  Queue | SqlClient.SqlClient | PgClient.PgClient,
+  QueueUnavailable | Connection.MissingDatabaseUrl | Connection.InvalidDatabaseUrl
+> => Layer.unwrap(Effect.map(Connection.targetFrom(options.databaseUrl), (target) => layerFor(target, options)))
+
+/**
+ * Runs `effect` in one transaction on the queue's database; its database failures (a statement, a
+ * ledger read, a connection lost mid-way) become `QueueUnavailable`, its other failures stay.
+ */
+export const transaction = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<
+  A,
+  Exclude<E, SqlError.SqlError | Ledger.LedgerError> | QueueUnavailable,
+  R | SqlClient.SqlClient | Queue
+> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const { database } = yield* Queue
+    return yield* sql.withTransaction(effect).pipe(
+      Effect.mapError((error) =>
+        isDatabaseError(error)
+          ? unavailable(database, error)
+          : (error as Exclude<E, SqlError.SqlError | Ledger.LedgerError>)
+      ),
+      // A connection lost mid-transaction fails the rollback too, which the SQL client reports as a
+      // defect; the server rolled the transaction back all the same.
+      Effect.catchDefect((defect) =>
+        SqlError.isSqlError(defect) ? Effect.fail(unavailable(database, defect)) : Effect.die(defect)
+      )
+    )
+  })
+
+const isDatabaseError = (error: unknown): error is SqlError.SqlError | Ledger.LedgerError =>
+  SqlError.isSqlError(error) || error instanceof Ledger.LedgerError
 
 /** A pipeline's partition jobs in the queue. Done jobs leave the queue: the run ledger keeps their outcome. */
 export interface Counts {
@@ -65,33 +121,21 @@ export interface Counts {
   readonly failed: number
 }
 
-export interface CountOptions {
-  /** The target database; `DATABASE_URL` when absent. */
-  readonly databaseUrl?: string | undefined
-  /** One pipeline's jobs; every pipeline's when absent. */
-  readonly pipeline?: string | undefined
-}
-
-/** How many partition jobs are waiting, running and failed for good; rejects with `QueueUnavailable`. */
-export const counts = async (options: CountOptions = {}): Promise<Counts> => {
-  const url = databaseUrl(options.databaseUrl)
-  const utils = await open(url)
-  try {
-    const result = await utils.withPgClient((client) =>
-      client.query<Counts>(
-        `SELECT
-          count(*) FILTER (WHERE locked_at IS NULL AND attempts < max_attempts)::int AS waiting,
-          count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
-          count(*) FILTER (WHERE locked_at IS NULL AND attempts >= max_attempts)::int AS failed
-        FROM ${schema}.jobs
-        WHERE task_identifier = $1 AND ($2::text IS NULL OR split_part(key, ':', 1) = $2)`,
-        [runPartitionTask, options.pipeline ?? null]
-      )
+/** How many partition jobs of `pipeline` (every pipeline's when absent) are waiting, running and failed for good. */
+export const counts = (
+  options: { readonly pipeline?: string | undefined } = {}
+): Effect.Effect<Counts, QueueUnavailable, SqlClient.SqlClient | Queue> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const { database } = yield* Queue
+    const rows = yield* sql<Counts>`SELECT
+        count(*) FILTER (WHERE locked_at IS NULL AND attempts < max_attempts)::int AS waiting,
+        count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
+        count(*) FILTER (WHERE locked_at IS NULL AND attempts >= max_attempts)::int AS failed
+      FROM graphile_worker.jobs
+      WHERE task_identifier = ${runPartitionTask}
+        AND (${options.pipeline ?? null}::text IS NULL OR split_part(key, ':', 1) = ${options.pipeline ?? null})`.pipe(
+      Effect.mapError((error) => unavailable(database, error))
     )
-    return result.rows[0]!
-  } catch (error) {
-    throw unavailable(url, error)
-  } finally {
-    await utils.release()
-  }
-}
+    return rows[0]!
+  })

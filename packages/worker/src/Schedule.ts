@@ -1,112 +1,144 @@
 /**
- * Scheduled runs on graphile-worker's crontab: each tick queues "yesterday plus lookback" as of the
- * tick, and `?fill=` makes up ticks missed while no worker ran.
+ * The worker's schedule, on the rule of `delfos-etl schedule` (the core's `Scheduler`): a cron in
+ * the pipeline's time zone (`15 0 * * *` by default), and each tick queues what an in-process tick
+ * would run: every missing or failed day from the start day to yesterday, and the last `lookback`
+ * days (yesterday included) whatever their status. Workers that carry the same schedule claim each
+ * tick in `etl_schedule`, so it is queued once; a tick missed while no worker ran is made up when
+ * one starts, and older ones by state.
  */
-import { Partition, Partitions, Signal, Window } from "@delfos/etl"
-import { HttpSource } from "@delfos/etl-source-http"
-import * as Cause from "effect/Cause"
-import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
-import { parseCrontab, type Task } from "graphile-worker"
+import { type Partition, Partitions, Runner, Scheduler } from "@delfos/etl"
+import * as Clock from "effect/Clock"
+import * as Cron from "effect/Cron"
+import * as Effect from "effect/Effect"
+import * as EffectSchedule from "effect/Schedule"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as Enqueue from "./Enqueue.ts"
 import * as Jobs from "./Jobs.ts"
+import * as Queue from "./Queue.ts"
 
-/** The graphile-worker task a crontab line runs: it queues the partitions of one tick. */
-export const enqueueRecentTask = "delfos_enqueue_recent"
-
-/** The payload of a `delfos_enqueue_recent` job; graphile-worker adds `_cron.ts`, the tick's instant. */
-export const ScheduleJob = Schema.Struct({
-  pipeline: Jobs.PipelineName,
-  timeZone: Partition.TimeZone,
-  variables: Schema.NonEmptyArray(Jobs.SourceVariable),
-  statistics: Schema.NonEmptyArray(Signal.Statistic),
-  every: Window.WindowLength,
-  sourceUrl: Jobs.SourceUrl,
-  /** Days before yesterday queued as well. */
-  lookback: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-  maxAttempts: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 32_767 })),
-  _cron: Schema.optionalKey(Schema.Struct({ ts: Schema.String }))
-})
-export type ScheduleJob = typeof ScheduleJob.Type
-
-export interface CrontabOptions extends Jobs.JobOptions {
-  /** When, as a cron pattern in UTC (graphile-worker's clock): `0 2 * * *` is 02:00 UTC every day. */
-  readonly cron: string
-  /** Days before yesterday to queue too, for data that arrives late; 0 by default. */
+export interface ScheduleOptions extends Omit<Jobs.JobOptions, "pipeline"> {
+  /** When to tick, in the pipeline's time zone; `15 0 * * *` (00:15 daily) by default, as `Scheduler`. */
+  readonly cron?: string | undefined
+  /** The last days queued on every tick whatever their status, yesterday included, for late data; 2 by default. */
   readonly lookback?: number | undefined
-  /** The partitions' time zone, in which "yesterday" is reckoned at the tick; UTC by default. */
-  readonly timeZone?: string | undefined
-  /**
-   * How far back ticks missed while no worker ran are made up when one starts: graphile-worker's
-   * time phrase (`12h`, `3d`, `1w`). None by default. Only ticks after the line was first seen count.
-   */
-  readonly fill?: string | undefined
-  /** Attempts per partition job; 10 by default. */
+  /** Which earlier days each tick queues, by status; `missing` and `failed` by default. */
+  readonly only?: ReadonlyArray<Partitions.PartitionStatus> | undefined
+  /** Attempts per partition job; 5 by default. */
   readonly maxAttempts?: number | undefined
-  /** The crontab item's identifier (one per schedule); `delfos_<pipeline>` by default. */
-  readonly identifier?: string | undefined
 }
 
-const decodeSchedule = Schema.decodeUnknownExit(ScheduleJob)
+/** The same default as the core's `Scheduler`. */
+export const defaultLookback = 2
 
-const decode = (payload: unknown): ScheduleJob => {
-  const exit = decodeSchedule(payload, { errors: "all" })
-  if (Exit.isSuccess(exit)) return exit.value
-  const error = Cause.findErrorOption(exit.cause)
-  throw new Jobs.InvalidJob({ reason: Option.isSome(error) ? Jobs.oneLine(error.value.message) : "not a schedule job" })
+export type TickResult =
+  /** Another worker had queued this tick (or a later one) already. */
+  | { readonly _tag: "AlreadyQueued"; readonly at: Date }
+  /** This worker queued the tick: the partitions due then, and what became of them. */
+  | ({ readonly _tag: "Queued"; readonly at: Date; readonly due: number } & Enqueue.BackfillResult)
+
+/**
+ * The days a tick at `now` (epoch ms) queues and forces: the pipeline's partitions due then (start
+ * day to yesterday), and the last `lookback` of them.
+ */
+export const plan = (
+  definition: Partitions.Definition,
+  now: number,
+  lookback: number = defaultLookback
+): { readonly due: Array<Partition.Partition>; readonly force: Array<Partition.Day> } => {
+  const due = Partitions.due(definition, now)
+  return { due, force: due.slice(Math.max(0, due.length - Math.max(0, lookback))).map((partition) => partition.day) }
 }
 
 /**
- * A crontab line (for `runWorker`'s `crontab`, or a crontab file) that queues yesterday and
- * `lookback` days before it at each tick. Every worker may carry the same line: graphile-worker
- * queues each tick once. Throws `InvalidJob` on a bad option or pattern.
+ * Queues the tick at `at` (a cron time) unless a worker already queued it or a later one: the
+ * claim in `etl_schedule` and the jobs are one transaction, so a tick that fails to queue is not
+ * claimed. The partitions are planned as `Enqueue.backfill` plans them, at the `Clock`'s now.
  */
-export const crontabFor = (options: CrontabOptions): string => {
-  const payload = decode({
-    pipeline: options.pipeline ?? "default",
-    timeZone: options.timeZone ?? "UTC",
-    variables: options.variables ?? Signal.defaultVariables,
-    statistics: options.statistics ?? Signal.defaultStatistics,
-    every: options.every ?? Window.defaultWindowLength,
-    sourceUrl: options.sourceUrl ?? HttpSource.defaultBaseUrl,
-    lookback: options.lookback ?? 0,
-    maxAttempts: options.maxAttempts ?? Enqueue.defaultMaxAttempts
+export const tick = (
+  definition: Partitions.Definition,
+  options: ScheduleOptions,
+  at: Date
+): Effect.Effect<TickResult, Jobs.InvalidJob | Queue.QueueUnavailable, SqlClient.SqlClient | Queue.Queue> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const runner = yield* Runner.Runner
+    return yield* Queue.transaction(
+      Effect.gen(function* () {
+        const claimed = yield* sql`INSERT INTO etl_schedule (pipeline, last_tick_at, ticked_by)
+          VALUES (${definition.name}, ${at}, ${runner.id})
+          ON CONFLICT (pipeline) DO UPDATE
+            SET last_tick_at = EXCLUDED.last_tick_at, ticked_by = EXCLUDED.ticked_by, ticked_at = now()
+            WHERE etl_schedule.last_tick_at < EXCLUDED.last_tick_at
+          RETURNING pipeline`
+        if (claimed.length === 0) return { _tag: "AlreadyQueued", at } as const
+        const now = yield* Clock.currentTimeMillis
+        const { due, force } = plan(definition, now, options.lookback)
+        const result = yield* Enqueue.backfill(due, { ...options, pipeline: definition.name, force })
+        return { _tag: "Queued", at, due: due.length, ...result } as const
+      })
+    )
+  }).pipe(Effect.withSpan("Schedule.tick"))
+
+// A tick that cannot be queued (the database away at 00:15) is tried again for about a minute,
+// then left to the next tick, which queues by state whatever this one missed but its lookback.
+const tickRetry = { schedule: EffectSchedule.exponential("1 second"), times: 6 }
+
+/**
+ * Runs the schedule until interrupted: at start, the latest cron time if no worker queued it (the
+ * catch-up), then each cron time. Fails at once, before any I/O, on a bad cron (`InvalidCron`) or
+ * job option (`InvalidJob`); a tick that cannot be queued is retried, then logged and skipped.
+ */
+export const run = (
+  definition: Partitions.Definition,
+  options: ScheduleOptions = {}
+): Effect.Effect<never, Scheduler.InvalidCron | Jobs.InvalidJob, SqlClient.SqlClient | Queue.Queue> =>
+  Effect.gen(function* () {
+    const cron = yield* validate(definition, options)
+    const tickAt = (at: Date) =>
+      tick(definition, options, at).pipe(
+        Effect.retry({ ...tickRetry, while: (error) => error._tag === "QueueUnavailable" }),
+        // A library stays quiet unless something is wrong: the CLI shows debug lines when asked.
+        Effect.tap((result) => Effect.logDebug(describe(definition.name, result))),
+        Effect.catch((error) =>
+          Effect.logWarning(
+            `schedule ${definition.name}: the tick at ${at.toISOString()} was not queued: ${error.message}`
+          )
+        )
+      )
+    // Strictly before now + 1 ms: the latest cron time at or before now.
+    let last = Cron.prev(cron, (yield* Clock.currentTimeMillis) + 1)
+    yield* tickAt(last)
+    return yield* Effect.forever(
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const next = Cron.next(cron, Math.max(now, last.getTime()))
+        yield* Effect.sleep(next.getTime() - now)
+        last = next
+        yield* tickAt(next)
+      })
+    )
   })
-  const identifier = options.identifier ?? `delfos_${payload.pipeline.replace(/[^-_a-zA-Z0-9]/g, "_")}`
-  const query = new URLSearchParams({ id: identifier })
-  if (options.fill !== undefined) query.set("fill", options.fill)
-  const line = `${options.cron.trim()} ${enqueueRecentTask} ?${query} ${JSON.stringify(payload)}`
-  try {
-    parseCrontab(line)
-  } catch (error) {
-    throw new Jobs.InvalidJob({ reason: error instanceof Error ? error.message : String(error) })
-  }
-  return line
-}
 
-/** The partitions a tick at `tick` (epoch ms) queues: `lookback` days before yesterday, to yesterday. */
-export const partitionsFor = (
-  tick: number,
-  lookback: number,
-  timeZone: Partition.TimeZone = Partition.utc
-): Array<Partition.Partition> => {
-  const yesterday = Partitions.lastCompleteDay(timeZone, tick)
-  return Partition.days(Partition.addDays(yesterday, -lookback), yesterday).map((day) => ({ day, timeZone }))
-}
+/** Checks a schedule's cron and the options its ticks will use, with no I/O; returns the cron. */
+export const validate = (
+  definition: Partitions.Definition,
+  options: ScheduleOptions
+): Effect.Effect<Cron.Cron, Scheduler.InvalidCron | Jobs.InvalidJob> =>
+  Effect.gen(function* () {
+    const cron = yield* Scheduler.parseCron(options.cron ?? Scheduler.defaultCron, definition.timeZone)
+    const lookback = options.lookback ?? defaultLookback
+    if (!Number.isInteger(lookback) || lookback < 0) {
+      return yield* new Jobs.InvalidJob({ reason: `lookback must be a whole number ≥ 0, got ${lookback}` })
+    }
+    yield* Enqueue.validate(
+      { day: definition.startDay, timeZone: definition.timeZone },
+      { ...options, pipeline: definition.name }
+    )
+    return cron
+  })
 
-/** The `delfos_enqueue_recent` task: queues the tick's partitions (or, without a tick, now's). */
-export const task: Task = async (payload, helpers) => {
-  const job = decode(payload)
-  const tick = job._cron === undefined ? Date.now() : Date.parse(job._cron.ts)
-  const partitions = partitionsFor(tick, job.lookback, job.timeZone)
-  const result = await Enqueue.addJobs(
-    helpers.withPgClient,
-    partitions.map((partition) => Jobs.make(partition, job)),
-    { maxAttempts: job.maxAttempts }
-  )
-  helpers.logger.info(
-    `${job.pipeline}: ${partitions[0]?.day} to ${partitions.at(-1)?.day}: ${result.added} added, ` +
-      `${result.alreadyQueued} already queued, ${result.requeued} requeued`
-  )
-}
+const describe = (pipeline: string, result: TickResult): string =>
+  result._tag === "AlreadyQueued"
+    ? `schedule ${pipeline}: the tick at ${result.at.toISOString()} was queued by another worker`
+    : `schedule ${pipeline}: tick at ${result.at.toISOString()}: ${result.due} days due, ${result.planned} to run ` +
+      `(${result.added} queued, ${result.alreadyQueued} already queued, ${result.requeued} requeued)`

@@ -1,48 +1,53 @@
 /**
- * A worker: graphile-worker takes jobs off the queue in the target database, and each job runs one
- * partition (HTTP source → Postgres sink, recorded in the ledger). Any number may share one queue.
+ * A worker: a graphile-worker pool takes jobs off the queue in the target database, and each job
+ * runs one partition (HTTP source → Postgres sink, recorded in the ledger with a heartbeat). Beside
+ * the jobs, a worker gives back the jobs of dead workers (`Liveness`) and, when it carries one,
+ * queues its schedule's ticks (`Schedule`). Any number may share one queue.
  */
-import { EventEmitter } from "node:events"
-import { Ledger, Pipeline, Runner } from "@delfos/etl"
-import { PostgresSink } from "@delfos/etl-sink-postgres"
+import { Ledger, type Partitions, Pipeline, Runner, type RunReport, type Scheduler, Sink } from "@delfos/etl"
+import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
+import { Connection } from "@delfos/postgres"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { type Logger, parseCrontab, run, type Task, type WorkerEvents } from "graphile-worker"
+import type * as Scope from "effect/Scope"
+import * as Graphile from "./Graphile.ts"
 import * as Jobs from "./Jobs.ts"
 import * as Liveness from "./Liveness.ts"
 import * as Queue from "./Queue.ts"
 import * as Schedule from "./Schedule.ts"
 
-export interface WorkerOptions extends Liveness.LivenessOptions {
+export interface WorkerOptions {
   /** The target database, which holds the queue too; `DATABASE_URL` when absent. */
-  readonly databaseUrl?: string | undefined
+  readonly databaseUrl?: string | Redacted.Redacted<string> | undefined
   /** Jobs run at once by this worker; 1 by default. */
   readonly concurrency?: number | undefined
-  /** Milliseconds between looks for jobs due later (retries); new jobs arrive by LISTEN/NOTIFY at once. 2,000 by default. */
-  readonly pollInterval?: number | undefined
+  /** How often to look for jobs due later (retries); new jobs arrive at once by LISTEN/NOTIFY. 2 seconds by default. */
+  readonly pollInterval?: Duration.Input | undefined
   /**
-   * Milliseconds that `stop()` lets running jobs finish before it interrupts them (their loads roll
-   * back, their jobs are retried later); 5,000 by default.
+   * How long a stop lets running jobs finish before their fibers are interrupted (their loads roll
+   * back, the ledger records `interrupted`, their jobs are retried later); 5 seconds by default.
    */
-  readonly shutdownTimeout?: number | undefined
-  /** Crontab lines (`Schedule.crontabFor(...)`), run by this worker; none by default. */
-  readonly crontab?: string | ReadonlyArray<string> | undefined
-  /** graphile-worker's logger; its warnings and errors on stderr by default. */
-  readonly logger?: Logger | undefined
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /** How often a run in progress writes its heartbeat, and the worker looks for dead ones; 5 seconds by default. */
+  readonly heartbeatInterval?: Duration.Input | undefined
+  /** Silence after which a job's worker is dead and the job is retried elsewhere; 30 seconds by default. */
+  readonly staleAfter?: Duration.Input | undefined
+  /** A schedule this worker queues the ticks of (every worker may carry the same; each tick is queued once). */
+  readonly schedule?:
+    | { readonly definition: Partitions.Definition; readonly options?: Schedule.ScheduleOptions | undefined }
+    | undefined
 }
 
-export interface WorkerHandle {
-  /** graphile-worker's id of this worker pool: the `locked_by` of its jobs, the `id` of its heartbeat row. */
+/** A started worker. */
+export interface Handle {
+  /** graphile-worker's id of the pool: the `locked_by` of its jobs, the `runner` of its runs in the ledger. */
   readonly id: string
-  /** Stops taking jobs, lets running ones finish (or interrupts them after `shutdownTimeout`), then releases everything. */
-  readonly stop: () => Promise<void>
-  /**
-   * Resolves once the worker has stopped after `stop()` and released everything; rejects (after
-   * releasing) when it stopped on its own, with `WorkerStopped` or graphile-worker's error.
-   */
-  readonly done: Promise<void>
+  /** Never succeeds: fails with `WorkerStopped` if the worker stops without its scope closing. */
+  readonly done: Effect.Effect<never, WorkerStopped>
 }
 
 /** A partition's run was recorded as failed: graphile-worker retries it with its backoff until `maxAttempts`. */
@@ -57,7 +62,7 @@ export class PartitionFailed extends Schema.TaggedError<PartitionFailed>()("Part
   }
 }
 
-/** The worker stopped without being asked to: its database connection failed for good, say. */
+/** The worker stopped without being asked to: graphile-worker gave up (its database went away for good, say). */
 export class WorkerStopped extends Schema.TaggedError<WorkerStopped>()("WorkerStopped", {
   reason: Schema.String
 }) {
@@ -75,167 +80,155 @@ export class InvalidWorkerOptions extends Schema.TaggedError<InvalidWorkerOption
   }
 }
 
-const positive = (name: string, value: number | undefined, fallback: number): number => {
-  const resolved = value ?? fallback
-  if (!Number.isInteger(resolved) || resolved < 1) {
-    throw new InvalidWorkerOptions({ reason: `${name} must be a whole number ≥ 1, got ${resolved}` })
-  }
-  return resolved
+/** Why a worker could not start, or stopped. */
+export type WorkerError =
+  | InvalidWorkerOptions
+  | Jobs.InvalidJob
+  | Scheduler.InvalidCron
+  | Connection.MissingDatabaseUrl
+  | Connection.InvalidDatabaseUrl
+  | Queue.QueueUnavailable
+  | WorkerStopped
+
+interface Settings {
+  readonly concurrency: number
+  readonly pollInterval: number
+  readonly shutdownTimeout: number
+  readonly heartbeatInterval: number
+  readonly staleAfter: number
 }
 
-const parseCronLines = (crontab: string | ReadonlyArray<string> | undefined) => {
-  try {
-    return parseCrontab(typeof crontab === "string" ? crontab : (crontab ?? []).join("\n"))
-  } catch (error) {
-    throw new InvalidWorkerOptions({ reason: error instanceof Error ? error.message : String(error) })
-  }
-}
+const invalid = (reason: string) => new InvalidWorkerOptions({ reason })
+
+const millis = (name: string, input: Duration.Input | undefined, fallback: Duration.Input, minimum: number) =>
+  Effect.gen(function* () {
+    const duration = Duration.fromInput(input ?? fallback)
+    const value = duration._tag === "Some" ? Duration.toMillis(duration.value) : Number.NaN
+    if (!(value >= minimum) || !Number.isFinite(value)) {
+      return yield* invalid(`${name} must be a duration of at least ${minimum} ms, got ${String(input)}`)
+    }
+    return value
+  })
+
+/** The options, checked and with their defaults, before any I/O. */
+const settingsOf = (options: WorkerOptions): Effect.Effect<Settings, InvalidWorkerOptions> =>
+  Effect.gen(function* () {
+    const concurrency = options.concurrency ?? 1
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      return yield* invalid(`concurrency must be a whole number ≥ 1, got ${concurrency}`)
+    }
+    const settings: Settings = {
+      concurrency,
+      pollInterval: yield* millis("pollInterval", options.pollInterval, "2 seconds", 1),
+      shutdownTimeout: yield* millis("shutdownTimeout", options.shutdownTimeout, "5 seconds", 0),
+      heartbeatInterval: yield* millis(
+        "heartbeatInterval",
+        options.heartbeatInterval,
+        Runner.defaultHeartbeatInterval,
+        1
+      ),
+      staleAfter: yield* millis("staleAfter", options.staleAfter, Runner.defaultStaleAfter, 1)
+    }
+    if (settings.staleAfter <= settings.heartbeatInterval) {
+      return yield* invalid(
+        `staleAfter (${settings.staleAfter} ms) must be longer than heartbeatInterval (${settings.heartbeatInterval} ms)`
+      )
+    }
+    return settings
+  })
 
 /**
- * Starts a worker on the queue in the target database: migrates the queue's, the heartbeat's and the
- * alvo's schemas if needed, then runs jobs until `stop()`. Signals are the caller's to handle (the
- * `delfos-etl-worker` command stops on SIGTERM/SIGINT). Throws `InvalidWorkerOptions`; rejects with
- * `QueueUnavailable` or the sink's `SinkUnavailable` when the database cannot be used.
+ * A `delfos_run_partition` job: its partition run with `Pipeline.runRecorded` (HTTP source on the
+ * job's URL, the sink and ledger in context, recorded by the `Runner` in context), failing with
+ * `PartitionFailed` when the run's report is `failed`, so that graphile-worker retries it. An
+ * `empty` partition is not a failure.
  */
-export const runWorker = async (options: WorkerOptions = {}): Promise<WorkerHandle> => {
-  const url = Queue.databaseUrl(options.databaseUrl)
-  const concurrency = positive("concurrency", options.concurrency, 1)
-  const heartbeatInterval = positive("heartbeatInterval", options.heartbeatInterval, Liveness.defaultHeartbeatInterval)
-  const staleAfter = positive("staleAfter", options.staleAfter, Liveness.defaultStaleAfter)
-  if (staleAfter <= heartbeatInterval) {
-    throw new InvalidWorkerOptions({ reason: `staleAfter (${staleAfter}) must be longer than heartbeatInterval` })
-  }
-  const parsedCronItems = parseCronLines(options.crontab)
-  const logger = options.logger ?? Queue.quietLogger
-
-  const utils = await Queue.open(url, logger)
-  const runtime = ManagedRuntime.make(PostgresSink.layerWithLedger({ url, maxConnections: concurrency + 1 }))
-  const release = async () => {
-    await runtime.dispose()
-    await utils.release()
-  }
-  try {
-    await Liveness.migrate(utils.withPgClient).catch((error: unknown) => {
-      throw Queue.unavailable(url, error)
-    })
-    // Building the sink now migrates the alvo schema, and a database that refuses fails the start.
-    await runtime.context()
-  } catch (error) {
-    await release()
-    throw error
-  }
-
-  const runPartition: Task = async (payload, helpers) => {
-    const job = Jobs.decode(payload)
-    const report = await runtime.runPromise(
-      Pipeline.runRecorded(Jobs.partitionOf(job), Jobs.pipelineOptions(job)).pipe(
-        Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl })),
-        Effect.provideService(Runner.Runner, { id: poolId ?? "worker", heartbeatInterval, staleAfter })
-      ),
-      // graphile-worker aborts this on a shutdown that outlasts `shutdownTimeout`: the run is
-      // interrupted, its load rolls back, the ledger says so and the job is retried later.
-      { signal: helpers.abortSignal }
+export const runPartition = (
+  payload: unknown
+): Effect.Effect<RunReport.RunReport, Jobs.InvalidJob | PartitionFailed, Sink.Sink | Ledger.Ledger> =>
+  Effect.gen(function* () {
+    const job = yield* Jobs.decode(payload)
+    const report = yield* Pipeline.runRecorded(Jobs.partitionOf(job), Jobs.pipelineOptions(job)).pipe(
+      Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl })),
+      Effect.mapError((error) => new Jobs.InvalidJob({ reason: error.message }))
     )
     if (report.status === "failed") {
-      throw new PartitionFailed({
+      return yield* new PartitionFailed({
         pipeline: job.pipeline,
         partition: `${job.timeZone}:${job.day}`,
         tag: report.error?.tag ?? "Unknown",
         reason: report.error?.message ?? "no reason given"
       })
     }
-  }
+    return report
+  })
 
-  // A dead pool's runs still say `running` in the ledger: record them as failed before the retry starts.
-  const recordAbandoned = (jobs: ReadonlyArray<Liveness.RecoveredJob>) =>
-    runtime.runPromise(
-      Effect.forEach(
-        jobs,
-        (recovered) => {
-          const named = recovered.key === null ? undefined : Jobs.parseKey(recovered.key)
-          if (named === undefined) return Effect.void
-          return Effect.gen(function* () {
-            const ledger = yield* Ledger.Ledger
-            const runs = yield* ledger.runs(named.pipeline, named.partition)
-            const abandoned = runs.filter(
-              (run) => run.status === "running" && Date.parse(run.startedAt) >= recovered.lockedAt.getTime()
-            )
-            yield* Effect.forEach(abandoned, (run) =>
-              ledger.fail(
-                run.id,
-                `abandoned: worker ${recovered.lockedBy} stopped (no heartbeat for ${staleAfter / 1000}s)`
-              )
-            )
-          })
-        },
-        { discard: true }
+/**
+ * Starts a worker and returns once it takes jobs; it stops when the scope closes: no new jobs,
+ * running ones get `shutdownTimeout` to finish, then are interrupted (their loads roll back, the
+ * ledger records `interrupted`, their jobs are retried later by any worker). Migrates the queue's
+ * and the project's schemas first. Fails before any I/O on a bad option.
+ */
+export const start = (options: WorkerOptions = {}): Effect.Effect<Handle, WorkerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const settings = yield* settingsOf(options)
+    const schedule = options.schedule
+    if (schedule !== undefined) yield* Schedule.validate(schedule.definition, schedule.options ?? {})
+    const target = yield* Connection.targetFrom(options.databaseUrl)
+
+    // The sink and ledger of the jobs, the sweeps and the ticks share one pool: a running job may
+    // hold a connection for its load and another for its heartbeat.
+    const services = yield* Layer.build(
+      Layer.mergeAll(
+        Layer.effect(Sink.Sink, PostgresSink.make({ name: target.display })),
+        Layer.effect(Ledger.Ledger, RunLedger.make)
+      ).pipe(Layer.provideMerge(Queue.layerFor(target, { maxConnections: 2 * settings.concurrency + 2 })))
+    )
+    const runner = (id: string): Runner.Identity => ({
+      id,
+      heartbeatInterval: settings.heartbeatInterval,
+      staleAfter: settings.staleAfter
+    })
+
+    const pool = yield* Graphile.run({
+      target,
+      concurrency: settings.concurrency,
+      pollInterval: settings.pollInterval,
+      shutdownTimeout: settings.shutdownTimeout,
+      tasks: {
+        // The run is recorded as its pool's: the sweep matches a job to its run by `locked_by`.
+        [Jobs.runPartitionTask]: (payload, job) =>
+          runPartition(payload).pipe(Effect.provideService(Runner.Runner, runner(job.lockedBy)))
+      }
+    }).pipe(
+      Effect.mapError((error) => Queue.unavailable(target.display, error)),
+      Effect.provideContext(services)
+    )
+
+    yield* Effect.forkScoped(
+      Liveness.run({ staleAfter: settings.staleAfter, interval: settings.heartbeatInterval }).pipe(
+        Effect.provideContext(services)
       )
     )
+    if (schedule !== undefined) {
+      yield* Effect.forkScoped(
+        Schedule.run(schedule.definition, schedule.options).pipe(
+          // Checked above: not expected.
+          Effect.catch((error) => Effect.logError(`schedule ${schedule.definition.name} stopped: ${error.message}`)),
+          Effect.provideService(Runner.Runner, runner(pool.id)),
+          Effect.provideContext(services)
+        )
+      )
+    }
+    return {
+      id: pool.id,
+      done: pool.stoppedOnItsOwn.pipe(Effect.mapError((reason) => new WorkerStopped({ reason })))
+    }
+  }).pipe(Effect.withSpan("Worker.start"))
 
-  const liveness = Liveness.make({
-    withPgClient: utils.withPgClient,
-    tasks: [Jobs.runPartitionTask, Schedule.enqueueRecentTask],
-    heartbeatInterval,
-    staleAfter,
-    concurrency,
-    logger,
-    onRecover: recordAbandoned
-  })
-
-  // The pool's id is announced synchronously while `run` builds the pool.
-  const events = new EventEmitter() as WorkerEvents
-  let poolId: string | undefined
-  events.on("pool:create", ({ workerPool }) => {
-    poolId = workerPool.id
-  })
-
-  let runner: Awaited<ReturnType<typeof run>>
-  try {
-    runner = await run({
-      connectionString: url,
-      schema: Queue.schema,
-      concurrency,
-      // The LISTEN connection, one per running job, and room for completing and polling.
-      maxPoolSize: concurrency + 3,
-      pollInterval: options.pollInterval ?? 2_000,
-      gracefulShutdownAbortTimeout: options.shutdownTimeout ?? 5_000,
-      noHandleSignals: true,
-      logger,
-      events,
-      taskList: { [Jobs.runPartitionTask]: runPartition, [Schedule.enqueueRecentTask]: Schedule.task },
-      // Always a list, even empty: otherwise graphile-worker reads ./crontab from the working directory.
-      parsedCronItems,
-      preset: {
-        plugins: [liveness.plugin],
-        // Batching (even with no delay) makes shutdown wait for the last completions and failures to
-        // be written; unbatched, a job that ends during a graceful stop can stay locked.
-        worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 }
-      }
-    })
-  } catch (error) {
-    await liveness.stop()
-    await release()
-    throw Queue.unavailable(url, error)
-  }
-
-  let stopping: Promise<void> | undefined
-  const done = runner.promise
-    .finally(async () => {
-      await liveness.stop()
-      await release()
-    })
-    .then(() => {
-      if (stopping === undefined)
-        throw new WorkerStopped({ reason: "graphile-worker stopped on its own (see its log)" })
-    })
-  // `done` is for the caller to await; an unobserved rejection must not crash the process meanwhile.
-  done.catch(() => undefined)
-  const stop = () => {
-    stopping ??= runner.stop().then(
-      () => done,
-      () => done
-    )
-    return stopping
-  }
-  return { id: poolId ?? "unknown", stop, done }
-}
+/**
+ * Runs a worker until interrupted (the `delfos-etl worker` command interrupts it on SIGTERM or
+ * SIGINT): `start` in a scope of its own, closed when the fiber is interrupted.
+ */
+export const run = (options: WorkerOptions = {}): Effect.Effect<never, WorkerError> =>
+  Effect.scoped(Effect.flatMap(start(options), (worker) => worker.done))

@@ -1,10 +1,21 @@
 import { Partition } from "@delfos/etl"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { describe, expect, it } from "vitest"
 import * as Jobs from "../src/Jobs.ts"
 
+const make = (partition: Partition.Partition, options: Jobs.JobOptions = {}) =>
+  Effect.runSync(Jobs.make(partition, options))
+
+const failure = <A>(effect: Effect.Effect<A, Jobs.InvalidJob>) => {
+  const exit = Effect.runSyncExit(Effect.flip(effect))
+  if (Exit.isFailure(exit)) throw new Error("expected a failure")
+  return exit.value
+}
+
 describe("Jobs", () => {
   it("a partition's job carries the pipeline's defaults, and survives a trip through JSON", () => {
-    const job = Jobs.make(Partition.makeUnsafe("2024-01-01"))
+    const job = make(Partition.makeUnsafe("2024-01-01"))
     expect(job).toEqual({
       pipeline: "default",
       day: "2024-01-01",
@@ -14,11 +25,11 @@ describe("Jobs", () => {
       every: 600_000,
       sourceUrl: "http://localhost:8000/api/v1"
     })
-    expect(Jobs.decode(JSON.parse(JSON.stringify(job)))).toEqual(job)
+    expect(Effect.runSync(Jobs.decode(JSON.parse(JSON.stringify(job))))).toEqual(job)
   })
 
   it("the key is pipeline:zone:day, and reads back", () => {
-    const job = Jobs.make(Partition.makeUnsafe("2024-03-10", "America/Sao_Paulo"), { pipeline: "site-7.nightly" })
+    const job = make(Partition.makeUnsafe("2024-03-10", "America/Sao_Paulo"), { pipeline: "site-7.nightly" })
     expect(Jobs.key(job)).toBe("site-7.nightly:America/Sao_Paulo:2024-03-10")
     expect(Jobs.parseKey(Jobs.key(job))).toEqual({ pipeline: "site-7.nightly", partition: Jobs.partitionOf(job) })
     expect(Jobs.parseKey("someone-else's-key")).toBeUndefined()
@@ -26,7 +37,7 @@ describe("Jobs", () => {
   })
 
   it("options become the pipeline's options", () => {
-    const job = Jobs.make(Partition.makeUnsafe("2024-01-01"), {
+    const job = make(Partition.makeUnsafe("2024-01-01"), {
       pipeline: "all",
       variables: ["ambient_temperature"],
       statistics: ["count"],
@@ -47,13 +58,15 @@ describe("Jobs", () => {
     [{ statistics: ["median"] }, 'Expected "mean" | "min" | "max" | "std" | "count" at ["statistics"][0]'],
     [{ every: 0 }, 'at ["every"]'],
     [{ sourceUrl: "ftp://fonte/api" }, "http(s) URL"]
-  ])("%j is refused before anything is queued", (options, message) => {
-    expect(() => Jobs.make(Partition.makeUnsafe("2024-01-01"), options)).toThrow(Jobs.InvalidJob)
-    expect(() => Jobs.make(Partition.makeUnsafe("2024-01-01"), options)).toThrow(message)
+  ])("%j is an InvalidJob, before anything is queued", (options, message) => {
+    const error = failure(Jobs.make(Partition.makeUnsafe("2024-01-01"), options))
+    expect(error).toBeInstanceOf(Jobs.InvalidJob)
+    expect(error.message).toContain(message)
+    expect(error.message).not.toContain("\n")
   })
 
   it("a payload that is not a job is an InvalidJob naming the field", () => {
-    expect(() => Jobs.decode({ pipeline: "default", day: "2024-02-30" })).toThrow(/2024-02-30/)
-    expect(() => Jobs.decode("not even an object")).toThrow(Jobs.InvalidJob)
+    expect(failure(Jobs.decode({ pipeline: "default", day: "2024-02-30" })).message).toMatch(/2024-02-30/)
+    expect(failure(Jobs.decode("not even an object"))).toBeInstanceOf(Jobs.InvalidJob)
   })
 })

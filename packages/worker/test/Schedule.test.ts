@@ -1,60 +1,48 @@
-import { Partition } from "@delfos/etl"
-import { parseCrontab } from "graphile-worker"
+import { Partition, Scheduler } from "@delfos/etl"
+import * as Cron from "effect/Cron"
+import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
-import * as Jobs from "../src/Jobs.ts"
 import * as Schedule from "../src/Schedule.ts"
 
+const utc = Partition.utc
+const saoPaulo = Partition.TimeZone.make("America/Sao_Paulo")
+const definition = { name: "nightly", startDay: Partition.Day.make("2024-03-01"), timeZone: utc }
 const days = (partitions: ReadonlyArray<{ readonly day: string }>) => partitions.map((partition) => partition.day)
 
 describe("Schedule", () => {
-  it("a tick queues yesterday and the lookback days before it", () => {
-    expect(days(Schedule.partitionsFor(Date.parse("2024-03-10T02:00:00Z"), 0))).toEqual(["2024-03-09"])
-    expect(days(Schedule.partitionsFor(Date.parse("2024-03-10T02:00:00Z"), 2))).toEqual([
-      "2024-03-07",
-      "2024-03-08",
-      "2024-03-09"
-    ])
+  it("a tick plans the days due (start day to yesterday) and forces the last `lookback`, yesterday included", () => {
+    const at = Date.parse("2024-03-10T00:15:00Z")
+    const { due, force } = Schedule.plan(definition, at, 2)
+    expect(days(due)).toEqual(Partition.days(Partition.Day.make("2024-03-01"), Partition.Day.make("2024-03-09")))
+    expect(force).toEqual(["2024-03-08", "2024-03-09"])
+    expect(Schedule.plan(definition, at, 0).force).toEqual([])
+    // The same rule as the core's in-process schedule: 2 by default.
+    expect(Schedule.plan(definition, at).force).toEqual(["2024-03-08", "2024-03-09"])
+    expect(Schedule.defaultLookback).toBe(2)
   })
 
-  it("yesterday is reckoned in the partitions' time zone", () => {
+  it("yesterday is reckoned in the pipeline's time zone", () => {
     // 02:00 UTC on the 10th is still the 9th in São Paulo (UTC-3): yesterday there is the 8th.
-    const zone = Partition.TimeZone.make("America/Sao_Paulo")
-    const partitions = Schedule.partitionsFor(Date.parse("2024-03-10T02:00:00Z"), 0, zone)
-    expect(partitions).toEqual([{ day: "2024-03-08", timeZone: "America/Sao_Paulo" }])
+    const { due, force } = Schedule.plan({ ...definition, timeZone: saoPaulo }, Date.parse("2024-03-10T02:00:00Z"), 1)
+    expect(due.at(-1)).toEqual({ day: "2024-03-08", timeZone: "America/Sao_Paulo" })
+    expect(force).toEqual(["2024-03-08"])
   })
 
-  it("crontabFor makes a line graphile-worker reads: task, id, backfill and payload", () => {
-    const line = Schedule.crontabFor({
-      cron: "0 2 * * *",
-      pipeline: "nightly",
-      lookback: 2,
-      fill: "3d",
-      sourceUrl: "http://fonte:8000/api/v1",
-      maxAttempts: 5
-    })
-    const [item] = parseCrontab(line)
-    expect(item?.task).toBe(Schedule.enqueueRecentTask)
-    expect(item?.identifier).toBe("delfos_nightly")
-    expect(item?.options.backfillPeriod).toBe(3 * 86_400_000)
-    expect(item?.payload).toEqual({
-      pipeline: "nightly",
-      timeZone: "UTC",
-      variables: ["wind_speed", "power"],
-      statistics: ["mean", "min", "max", "std"],
-      every: 600_000,
-      sourceUrl: "http://fonte:8000/api/v1",
-      lookback: 2,
-      maxAttempts: 5
-    })
+  it("the cron is read in the pipeline's time zone, with the core scheduler's default", () => {
+    const cron = Effect.runSync(Schedule.validate({ ...definition, timeZone: saoPaulo }, {}))
+    expect(Scheduler.defaultCron).toBe("15 0 * * *")
+    // 00:15 in São Paulo is 03:15 UTC.
+    expect(Cron.next(cron, Date.parse("2024-03-10T00:00:00Z")).toISOString()).toBe("2024-03-10T03:15:00.000Z")
   })
 
   it.each([
-    [{ cron: "61 * * * *" }, "line 1"],
-    [{ cron: "0 2 * * *", fill: "3 days" }, "fill"],
-    [{ cron: "0 2 * * *", lookback: -1 }, 'greater than or equal to 0 at ["lookback"]'],
-    [{ cron: "0 2 * * *", timeZone: "Mars/Olympus" }, "Mars/Olympus"]
-  ])("%j is refused", (options, message) => {
-    expect(() => Schedule.crontabFor(options)).toThrow(Jobs.InvalidJob)
-    expect(() => Schedule.crontabFor(options)).toThrow(message)
+    [{ cron: "61 * * * *" }, 'invalid cron "61 * * * *"'],
+    [{ lookback: -1 }, "lookback must be a whole number ≥ 0, got -1"],
+    [{ maxAttempts: 0 }, "maxAttempts must be a whole number from 1 to 32767, got 0"],
+    [{ variables: ["rotor_speed"] }, 'unknown variable "rotor_speed"'],
+    [{ sourceUrl: "fonte:8000" }, "http(s) URL"]
+  ])("%j is refused before any I/O", (options, message) => {
+    const error = Effect.runSync(Effect.flip(Schedule.validate(definition, options)))
+    expect(error.message).toContain(message)
   })
 })

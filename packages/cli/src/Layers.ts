@@ -1,8 +1,12 @@
 /**
- * The target database of a command: Postgres at `--database-url`/`DATABASE_URL`, or else an
- * embedded PGlite database kept in `--data-dir` (`.delfos/` by default), so every command works
- * with no Postgres installed.
+ * The layers commands run on. The target database: Postgres at `--database-url`/`DATABASE_URL`, or
+ * else an embedded PGlite database kept in `--data-dir` (`.delfos/alvo` by default), so every
+ * command works with no Postgres installed; the sink and the ledger over it; the HTTP source; and
+ * this process as the runner of the runs it records.
  */
+import { type Ledger, Runner, type Sink, Source } from "@delfos/etl"
+import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { HttpSource } from "@delfos/etl-source-http"
 import { Connection, EmbeddedPostgres } from "@delfos/postgres"
 import { PgClient } from "@effect/sql-pg"
 import * as Effect from "effect/Effect"
@@ -59,7 +63,7 @@ const poolSize = (target: Connection.Target, concurrency: number, note: (text: s
   })
 
 /** The `SqlClient` for the settings' database; notes about the pool go to `note`. */
-export const layer = (
+export const client = (
   settings: Pick<Settings, "databaseUrl" | "dataDir" | "concurrency">,
   note: (text: string) => void = (text) => process.stderr.write(text)
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown> =>
@@ -72,3 +76,39 @@ export const layer = (
         })
       )
     : EmbeddedPostgres.layerClient({ dataDir: settings.dataDir })
+
+/** The target's embedded database lives in `<data-dir>/alvo`, the fonte's in `<data-dir>/fonte`. */
+const alvo = (settings: Pick<Settings, "databaseUrl" | "dataDir" | "concurrency">) => ({
+  ...settings,
+  dataDir: `${settings.dataDir}/alvo`
+})
+
+/** The target's client: Postgres or the embedded database. */
+export const targetClient = (settings: Pick<Settings, "databaseUrl" | "dataDir" | "concurrency">) =>
+  client(alvo(settings))
+
+/** One line on stderr saying which target a command uses. */
+export const targetNote = (settings: Pick<Settings, "databaseUrl" | "dataDir">): string =>
+  describe({ ...settings, dataDir: `${settings.dataDir}/alvo` })
+
+/** The target's layers: the Postgres sink and the run ledger, over the settings' database. */
+export const target = (settings: Settings): Layer.Layer<Sink.Sink | Ledger.Ledger, unknown> =>
+  Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient).pipe(Layer.provide(targetClient(settings)))
+
+/** The HTTP source, rate-limited when asked. */
+export const source = (settings: Pick<Settings, "sourceUrl">, maxRequestsPerSecond?: number | undefined) => {
+  const http = HttpSource.layer({ baseUrl: settings.sourceUrl })
+  if (maxRequestsPerSecond === undefined) return http
+  return Layer.effect(
+    Source.Source,
+    Effect.gen(function* () {
+      return Source.rateLimited(yield* Source.Source, maxRequestsPerSecond)
+    })
+  ).pipe(Layer.provide(http))
+}
+
+/** A command's layers, with this process (`host:pid`) as the runner of the runs it records. */
+export const provide =
+  <ROut>(settings: Pick<Settings, "runner">, layer: Layer.Layer<ROut, unknown>) =>
+  <A, E, R>(program: Effect.Effect<A, E, R>) =>
+    program.pipe(Effect.provide(layer), Effect.provideService(Runner.Runner, settings.runner))

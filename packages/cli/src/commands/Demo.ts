@@ -14,13 +14,15 @@ import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
-import { exitCodes } from "./Failure.ts"
-import * as Progress from "./Progress.ts"
+import { execute } from "../Execute.ts"
+import * as ExitCode from "../ExitCode.ts"
+import { number } from "../Format.ts"
+import * as Progress from "../Progress.ts"
+import * as Settings from "../Settings.ts"
 
 export class DemoFailed extends Schema.TaggedError<DemoFailed>()("DemoFailed", { message: Schema.String }) {}
 
 const out = (text: string) => Effect.sync(() => process.stdout.write(text))
-const number = (n: number) => n.toLocaleString("en-US")
 
 const blocks = "▁▂▃▄▅▆▇█"
 
@@ -131,9 +133,26 @@ export const demo = (options: { readonly days: number; readonly startDate: strin
         `   DATABASE_URL=postgres://localhost/alvo npx delfos-etl run --from ${options.startDate} --to ${partitions[partitions.length - 1]!.day}\n` +
         '   psql postgres://localhost/alvo -c "SELECT d.timestamp, s.name, d.value FROM data d JOIN signal s ON s.id = d.signal_id ORDER BY 1, 2 LIMIT 8"\n'
     )
-    return failed > 0 ? exitCodes.failed : exitCodes.success
+    return failed > 0 ? ExitCode.failed : ExitCode.success
   }).pipe(
     Effect.scoped,
     Effect.provide(target),
     Effect.provideService(Runner.Runner, Runner.make({ id: `${hostname()}:${process.pid}` }))
+  )
+
+export interface DemoFlags {
+  readonly days?: string | undefined
+  readonly startDate?: string | undefined
+  readonly verbose?: boolean | undefined
+}
+
+export const run = (flags: DemoFlags): Promise<number> =>
+  execute(
+    Effect.gen(function* () {
+      const days = yield* Settings.integer("--days", flags.days, 3, 1, 31)
+      const startDate = flags.startDate ?? "2024-01-01"
+      yield* Settings.partitions({ date: startDate }, "UTC" as never)
+      return yield* demo({ days, startDate })
+    }),
+    { verbose: flags.verbose === true }
   )
