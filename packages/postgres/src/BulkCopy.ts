@@ -6,8 +6,9 @@
  * does not speak COPY, so a `Session` also runs the statements around a copy (a `DELETE`, an
  * `INSERT … SELECT` from a staging table) in one transaction the caller controls.
  *
- * The embedded database (PGlite) cannot take `COPY … FROM STDIN`: use `INSERT … SELECT FROM unnest`
- * there (the embedded front answers such a COPY with an error, SQLSTATE 0A000).
+ * The embedded database (PGlite) cannot take `COPY … FROM STDIN` over the wire protocol: there,
+ * `copyIn` writes the same rows with one `INSERT … SELECT FROM unnest(…)` a batch, in one
+ * transaction (slower, the same result).
  */
 
 import * as Context from "effect/Context"
@@ -456,6 +457,60 @@ const columnTypes = (session: Session, table: string) =>
 
 const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`
 
+const dayMillis = 86_400_000
+
+/**
+ * Where COPY cannot be had (the embedded database): one `INSERT … SELECT FROM unnest(…)` for a
+ * batch, each column bound as an array. An instant goes as whole days and seconds since 1970, which
+ * Postgres turns back into a timestamp exactly.
+ */
+const insertStatement = (table: string, columns: ReadonlyArray<Column>) => {
+  const arrays: Array<string> = []
+  const aliases: Array<string> = []
+  const values: Array<string> = []
+  columns.forEach((column, c) => {
+    if (column.type === "timestamptz" || column.type === "timestamp") {
+      arrays.push(`$${arrays.length + 1}::int4[]`, `$${arrays.length + 2}::float8[]`)
+      aliases.push(`d${c}`, `s${c}`)
+      const naive = `(timestamp '1970-01-01' + make_interval(days => d${c}, secs => s${c}))`
+      values.push(column.type === "timestamptz" ? `${naive} AT TIME ZONE 'UTC'` : naive)
+    } else {
+      arrays.push(`$${arrays.length + 1}::${column.type}[]`)
+      aliases.push(`c${c}`)
+      values.push(`c${c}`)
+    }
+  })
+  return `INSERT INTO ${table} (${columns.map((column) => quoteIdentifier(column.name)).join(", ")})
+    SELECT ${values.join(", ")} FROM unnest(${arrays.join(", ")}) AS u(${aliases.join(", ")})`
+}
+
+/** The arrays `insertStatement` binds for a batch. */
+const insertParameters = (rows: Batch): Array<Array<unknown>> =>
+  rows.columns.flatMap((column) => {
+    const at = (i: number): unknown =>
+      typeof column.values === "object" && column.values !== null
+        ? (column.values as ArrayLike<unknown>)[i]
+        : column.values
+    const each = <A>(f: (value: unknown) => A) => Array.from({ length: rows.length }, (_, i) => f(at(i)))
+    switch (column.type) {
+      case "timestamptz":
+      case "timestamp": {
+        const days = each((value) => (Number.isNaN(value) ? null : Math.floor((value as number) / dayMillis)))
+        const seconds = each((value) =>
+          Number.isNaN(value)
+            ? null
+            : ((value as number) - Math.floor((value as number) / dayMillis) * dayMillis) / 1000
+        )
+        return [days, seconds]
+      }
+      // A NaN is NULL; -0 keeps its sign (bound as text, a number would lose it).
+      case "float8":
+        return [each((value) => (Number.isNaN(value) ? null : Object.is(value, -0) ? "-0" : value))]
+      default:
+        return [each((value) => value ?? null)]
+    }
+  })
+
 /** Runs the client's statement, failing with `BulkCopyError`. */
 const runQuery = (client: PoolClient, sql: string, params: ReadonlyArray<unknown> | undefined) =>
   Effect.tryPromise({
@@ -463,7 +518,16 @@ const runQuery = (client: PoolClient, sql: string, params: ReadonlyArray<unknown
     catch: failure("query")
   })
 
-const makeSession = (client: PoolClient, driver: Driver, state: { broken: boolean; depth: number }): Session => {
+interface SessionState {
+  /** Left mid-statement or mid-copy: closed instead of going back to the pool. */
+  broken: boolean
+  /** Transactions open (savepoints beyond the first). */
+  depth: number
+  /** Whether the server takes `COPY … FROM STDIN` (not PGlite); known after the first copy. */
+  copies: boolean | undefined
+}
+
+const makeSession = (client: PoolClient, driver: Driver, state: SessionState): Session => {
   // Anything interrupted half-way leaves the connection in an unknown state: it is not reused.
   const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     effect.pipe(
@@ -520,7 +584,14 @@ const makeSession = (client: PoolClient, driver: Driver, state: { broken: boolea
       ? (rows as Stream.Stream<Batch, E, R>)
       : Stream.succeed(rows as Batch)
     const failed = failure("copy", table)
-    return Effect.suspend(() => {
+    // Whether this server takes COPY at all, asked once a session.
+    const known =
+      state.copies !== undefined
+        ? Effect.void
+        : Effect.map(query<{ version: string }>("SELECT version() AS version"), ([server]) => {
+            state.copies = !/PGlite/i.test(server?.version ?? "")
+          })
+    return Effect.andThen(known, () => {
       let copy: CopyStreamQuery | undefined
       let layout: ReadonlyArray<Column> | undefined
       let error: unknown
@@ -553,6 +624,8 @@ const makeSession = (client: PoolClient, driver: Driver, state: { broken: boolea
           return copy!.write(bytes) ? Effect.void : waitFor("drain")
         })
 
+      let insert: string | undefined
+
       const start = (first: Batch) =>
         Effect.gen(function* () {
           const types = yield* columnTypes(session, table).pipe(
@@ -572,6 +645,10 @@ const makeSession = (client: PoolClient, driver: Driver, state: { broken: boolea
             }
           }
           layout = first.columns
+          if (!state.copies) {
+            insert = insertStatement(table, first.columns)
+            return
+          }
           const names = first.columns.map((column) => quoteIdentifier(column.name)).join(", ")
           copy = client.query(
             driver.copyFrom(`COPY ${table} (${names}) FROM STDIN (FORMAT binary)`, { highWaterMark: 4 * chunkBytes })
@@ -600,18 +677,28 @@ const makeSession = (client: PoolClient, driver: Driver, state: { broken: boolea
               reason: "every batch must have the columns of the first, in the same order and of the same types"
             })
           }
-          for (const bytes of encodeRows(rows)) yield* write(bytes)
+          if (insert !== undefined) {
+            yield* query(insert, insertParameters(rows)).pipe(
+              Effect.mapError((e) => new BulkCopyError({ operation: "copy", reason: e.reason, code: e.code, table }))
+            )
+          } else {
+            for (const bytes of encodeRows(rows)) yield* write(bytes)
+          }
           copied += rows.length
         })
 
       const finish = Effect.gen(function* () {
-        if (copy === undefined) return 0
+        // No COPY was started: nothing came, or the rows went as inserts.
+        if (copy === undefined) return copied
         copy.end(trailer)
         yield* waitFor("finish")
         return copied
       })
 
-      return Effect.onExit(Effect.andThen(Stream.runForEach(batches, send), finish), (exit) =>
+      const all = Effect.andThen(Stream.runForEach(batches, send), finish)
+      // Without COPY, the batches' inserts commit together, as a copy does.
+      const atomic = state.copies === false ? transaction(all) : all
+      return Effect.onExit(atomic, (exit) =>
         Effect.sync(() => {
           if (Exit.isSuccess(exit) || copy === undefined) return
           // A copy that failed on our side is cancelled (CopyFail); the connection is not reused.
@@ -655,7 +742,8 @@ export const make = (
       Effect.tryPromise({
         try: async () => {
           const { driver, pool } = await open()
-          return { client: await pool.connect(), driver, state: { broken: false, depth: 0 } }
+          const state: SessionState = { broken: false, depth: 0, copies: undefined }
+          return { client: await pool.connect(), driver, state }
         },
         catch: (error) =>
           new BulkCopyError({
