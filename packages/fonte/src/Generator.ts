@@ -56,9 +56,6 @@ export const layout = {
   directions: [225, 315]
 } as const
 
-/** The most turbines a farm has (`turbineId` names up to WTG1000). */
-export const maxTurbines = 1000
-
 /** `WTG01`, …, `WTG99`, `WTG100`, …: the name of the n-th turbine (from 1), two digits at least. */
 export const turbineId = (n: number): string => `WTG${String(n).padStart(2, "0")}`
 
