@@ -8,6 +8,7 @@
  * naive timestamps write with four digits.
  */
 import { Signal, Timestamp } from "@delfos/etl"
+import { maxDays, maxTurbineDays, maxTurbines, turbineIdPattern } from "./Api.ts"
 
 export interface ValidationIssue {
   readonly type: string
@@ -68,7 +69,13 @@ export const excerpt = (value: unknown, depth = 0): unknown => {
  */
 export const storable = { start: Timestamp.parse("0000-01-01"), end: Timestamp.parse("+010000-01-01") } as const
 
-export type Format = "json" | "ndjson"
+export type Format = "json" | "ndjson" | "columns"
+
+/** A turbine a request names, and which `turbine_id` parameter named it (for a 422's `loc`). */
+export interface TurbineRef {
+  readonly turbineId: string
+  readonly index: number
+}
 
 export interface SensorsQuery {
   /** Epoch ms, inclusive. */
@@ -77,7 +84,11 @@ export interface SensorsQuery {
   readonly end: number
   readonly metrics: ReadonlyArray<Signal.Variable>
   readonly format: Format
+  /** The turbines asked for, in order, each once; `undefined` without `turbine_id`: the farm's first, rows as the reference's. */
+  readonly turbines: ReadonlyArray<TurbineRef> | undefined
 }
+
+const patternMessage = `String should match pattern '${turbineIdPattern.source}'`
 
 const datetime = (
   location: "query" | "body",
@@ -133,12 +144,28 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
       }
     }
   })
+  const turbineParams = params.getAll("turbine_id")
+  const turbines: Array<TurbineRef> = []
+  turbineParams.forEach((value, index) => {
+    for (const name of value.split(",").map((part) => part.trim())) {
+      if (!turbineIdPattern.test(name)) {
+        issues.push({
+          type: "string_pattern_mismatch",
+          loc: ["query", "turbine_id", index],
+          msg: patternMessage,
+          input: name
+        })
+      } else if (!turbines.some((turbine) => turbine.turbineId === name)) {
+        turbines.push({ turbineId: name, index })
+      }
+    }
+  })
   const formatText = params.get("format") ?? "json"
-  if (formatText !== "json" && formatText !== "ndjson") {
+  if (formatText !== "json" && formatText !== "ndjson" && formatText !== "columns") {
     issues.push({
       type: "enum",
       loc: ["query", "format"],
-      msg: "Input should be 'json' or 'ndjson'",
+      msg: "Input should be 'json', 'ndjson' or 'columns'",
       input: formatText
     })
   }
@@ -151,8 +178,37 @@ export const sensorsQuery = (params: URLSearchParams): Parsed<SensorsQuery> => {
     start: Math.max(start, storable.start),
     end: Math.min(end, storable.end - 1),
     metrics: metrics.length === 0 ? Signal.knownVariables : metrics,
-    format: formatText as Format
+    format: formatText as Format,
+    turbines: turbineParams.length === 0 ? undefined : turbines
   })
+}
+
+/** A 422 naming each turbine of the request the farm does not have, or `undefined` when it has them all. */
+export const unknownTurbines = (asked: ReadonlyArray<TurbineRef>, known: ReadonlySet<string>): Invalid | undefined => {
+  const issues = asked
+    .filter((turbine) => !known.has(turbine.turbineId))
+    .map(
+      (turbine): ValidationIssue => ({
+        type: "value_error",
+        loc: ["query", "turbine_id", turbine.index],
+        msg: "Unknown turbine: GET /api/v1/turbines lists the farm's turbines",
+        input: turbine.turbineId
+      })
+    )
+  return issues.length === 0 ? undefined : unprocessable(issues)
+}
+
+/** An optional `turbine_id` of a body: `undefined` when absent, else a name matching the pattern. */
+const turbineIdOf = (raw: unknown, issues: Array<ValidationIssue>): string | undefined => {
+  if (raw === undefined || raw === null) return undefined
+  if (typeof raw !== "string") {
+    issues.push({ type: "string_type", loc: ["body", "turbine_id"], msg: "Input should be a valid string", input: raw })
+  } else if (!turbineIdPattern.test(raw)) {
+    issues.push({ type: "string_pattern_mismatch", loc: ["body", "turbine_id"], msg: patternMessage, input: raw })
+  } else {
+    return raw
+  }
+  return undefined
 }
 
 /** Parses a JSON body, or says where it is malformed. */
@@ -172,9 +228,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 export interface SensorInput {
   readonly t: number
   readonly values: { readonly [name: string]: number | null }
+  /** The turbine named, if any (the farm's first otherwise). */
+  readonly turbineId: string | undefined
 }
 
-/** `POST /api/v1/sensors`: `{timestamp, wind_speed?, power?, ambient_temperature?}`. */
+/** `POST /api/v1/sensors`: `{timestamp, wind_speed?, power?, ambient_temperature?, turbine_id?}`. */
 export const sensorInput = (body: unknown): Parsed<SensorInput> => {
   if (!isObject(body)) {
     return unprocessable([
@@ -190,12 +248,13 @@ export const sensorInput = (body: unknown): Parsed<SensorInput> => {
     else if (typeof value === "number" && Number.isFinite(value)) values[name] = value
     else issues.push({ type: "float_type", loc: ["body", name], msg: "Input should be a valid number", input: value })
   }
+  const turbineId = turbineIdOf(body.turbine_id, issues)
   if (issues.length > 0 || t === undefined) return unprocessable(issues)
-  return valid({ t, values })
+  return valid({ t, values, turbineId })
 }
 
-/** The most days one populate request may generate. */
-export const maxDays = 366
+/** The most days one populate request may generate (`Api.maxDays`). */
+export { maxDays }
 
 const dayMillis = 86_400_000
 
@@ -203,9 +262,11 @@ export interface PopulateInput {
   readonly start: number
   readonly days: number
   readonly seed: number
+  /** WTG01 to WTGnn; 1 by default. */
+  readonly turbines: number
 }
 
-/** `POST /api/v1/sensors/populate_database` and `POST /api/seed`: `{start_date, days, seed?}`. */
+/** `POST /api/v1/sensors/populate_database` and `POST /api/seed`: `{start_date, days, seed?, turbines?}`. */
 export const populateInput = (body: unknown): Parsed<PopulateInput> => {
   if (!isObject(body)) {
     return unprocessable([
@@ -232,6 +293,22 @@ export const populateInput = (body: unknown): Parsed<PopulateInput> => {
       loc: ["body", "seed"],
       msg: "Input should be a non-negative whole number",
       input: seed
+    })
+  }
+  const turbines = body.turbines ?? 1
+  if (typeof turbines !== "number" || !Number.isInteger(turbines) || turbines < 1 || turbines > maxTurbines) {
+    issues.push({
+      type: "int_range",
+      loc: ["body", "turbines"],
+      msg: `Input should be a whole number from 1 to ${maxTurbines}`,
+      input: turbines
+    })
+  } else if (typeof days === "number" && Number.isInteger(days) && turbines * days > maxTurbineDays) {
+    issues.push({
+      type: "less_than_equal",
+      loc: ["body", "turbines"],
+      msg: `Input should keep turbines × days at most ${maxTurbineDays}: ask for fewer days a request`,
+      input: turbines
     })
   }
   if (start !== undefined && start % 60_000 !== 0) {
@@ -262,5 +339,5 @@ export const populateInput = (body: unknown): Parsed<PopulateInput> => {
     )
   }
   if (issues.length > 0 || start === undefined) return unprocessable(issues)
-  return valid({ start, days: days as number, seed: seed as number })
+  return valid({ start, days: days as number, seed: seed as number, turbines: turbines as number })
 }

@@ -6,7 +6,7 @@
 
 import { createServer } from "node:http"
 import { SampleFrame, Signal, Timestamp } from "@delfos/etl"
-import { Connection, EmbeddedPostgres } from "@delfos/postgres"
+import { BulkCopy, Connection, EmbeddedPostgres } from "@delfos/postgres"
 import { NodeHttpServer } from "@effect/platform-node"
 import type { PgClient } from "@effect/sql-pg"
 import * as ByteSize from "effect/ByteSize"
@@ -25,14 +25,16 @@ import * as Stream from "effect/Stream"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import { FonteApi } from "./Api.ts"
-import * as Generator from "./Generator.ts"
 import * as Requests from "./Requests.ts"
-import { rowJson, SensorStore } from "./SensorStore.ts"
+import * as Seeding from "./Seeding.ts"
+import * as SensorJson from "./SensorJson.ts"
+import { SensorStore, type Turbine } from "./SensorStore.ts"
 
 const invalid = (error: Requests.Invalid) =>
   HttpServerResponse.jsonUnsafe({ detail: error.detail }, { status: error.status })
 
 const encoder = new TextEncoder()
+const dayMillis = 86_400_000
 
 const searchParams = (url: string) => new URL(url, "http://fonte").searchParams
 
@@ -90,43 +92,58 @@ const SensorsHandlers = HttpApiBuilder.group(
       if (body._tag === "Invalid") return invalid(body)
       const input = Requests.populateInput(body.value)
       if (input._tag === "Invalid") return invalid(input)
-      const { days, seed, start } = input.value
-      const frame = Generator.generate({ start, days, seed })
-      const written = yield* Effect.orDie(store.upsert(frame))
+      const { days, start } = input.value
+      const written = yield* Effect.orDie(Seeding.seed(input.value))
       return HttpServerResponse.jsonUnsafe(
         {
           message: `Database populated with ${written} records`,
           details: {
             total_records: written,
             start: Timestamp.formatNaive(start),
-            end: Timestamp.formatNaive(start + days * 86_400_000)
+            end: Timestamp.formatNaive(start + days * dayMillis)
           }
         },
         { status: 201 }
       )
     })
 
+    /** The turbines a query asks for, or its farm's first; a 422 for a turbine the farm lacks. */
+    const turbinesOf = (asked: ReadonlyArray<Requests.TurbineRef> | undefined) =>
+      Effect.map(
+        Effect.orDie(store.known(asked?.map((turbine) => turbine.turbineId) ?? [])),
+        (farm): Requests.Invalid | ReadonlyArray<Turbine> => {
+          if (asked === undefined) return farm.slice(0, 1)
+          const unknown = Requests.unknownTurbines(asked, new Set(farm.map((turbine) => turbine.turbineId)))
+          if (unknown !== undefined) return unknown
+          const byName = new Map(farm.map((turbine) => [turbine.turbineId, turbine]))
+          return asked.map((turbine) => byName.get(turbine.turbineId)!)
+        }
+      )
+
     return handlers
+      .handle("turbines", () =>
+        Effect.map(Effect.orDie(store.turbines), (farm) =>
+          farm.map((turbine) => ({
+            turbine_id: turbine.turbineId,
+            rated_power: turbine.ratedPower,
+            x: turbine.x,
+            y: turbine.y
+          }))
+        )
+      )
       .handleRaw("list", ({ request }) =>
-        Effect.sync(() => {
+        Effect.gen(function* () {
           const query = Requests.sensorsQuery(searchParams(request.url))
           if (query._tag === "Invalid") return invalid(query)
-          const { end, format, metrics, start } = query.value
-          const pages = store.range(start, end).pipe(Stream.map((rows) => rows.map((row) => rowJson(row, metrics))))
-          if (format === "ndjson") {
-            return HttpServerResponse.stream(
-              pages.pipe(Stream.map((lines) => encoder.encode(`${lines.join("\n")}\n`))),
-              { contentType: "application/x-ndjson" }
-            )
-          }
+          const { end, format, metrics, start, turbines: asked } = query.value
+          const chosen = yield* turbinesOf(asked)
+          if ("_tag" in chosen) return invalid(chosen)
+          const shape = { metrics, withTurbine: asked !== undefined }
+          const write = format === "columns" ? SensorJson.columnsWriter(shape) : SensorJson.writer(shape, format)
+          const pages = store.range(chosen, start, end).pipe(Stream.map(write))
+          if (format !== "json") return HttpServerResponse.stream(pages, { contentType: "application/x-ndjson" })
           // One JSON array, written a page at a time: "[" row ("," row)* "]".
-          let first = true
           const body = pages.pipe(
-            Stream.map((lines) => {
-              const text = (first ? "" : ",") + lines.join(",")
-              first = false
-              return encoder.encode(text)
-            }),
             Stream.prepend([encoder.encode("[")]),
             Stream.concat(Stream.succeed(encoder.encode("]")))
           )
@@ -140,13 +157,15 @@ const SensorsHandlers = HttpApiBuilder.group(
             if (body._tag === "Invalid") return invalid(body)
             const input = Requests.sensorInput(body.value)
             if (input._tag === "Invalid") return invalid(input)
-            const { t, values } = input.value
+            const { t, turbineId, values } = input.value
             const columns = Object.fromEntries(
               Signal.knownVariables.map((name) => [name, Float64Array.of(values[name] ?? Number.NaN)])
             )
-            yield* Effect.orDie(store.upsert(SampleFrame.make(Float64Array.of(t), columns)))
+            // Without a turbine_id the row is the farm's first turbine's; a new name adds a turbine.
+            yield* Effect.orDie(store.upsert(SampleFrame.make(Float64Array.of(t), columns), turbineId))
             return HttpServerResponse.jsonUnsafe(
               {
+                ...(turbineId === undefined ? {} : { turbine_id: turbineId }),
                 timestamp: Timestamp.formatNaive(t),
                 ...Object.fromEntries(Signal.knownVariables.map((name) => [name, values[name] ?? null]))
               },
@@ -198,7 +217,7 @@ export interface DatabaseOptions {
 
 /**
  * The `SensorStore` on the given database (sessions in UTC, like every connection of the project),
- * or on an embedded one.
+ * seeding through binary COPY, or on an embedded one, seeding from `unnest`.
  */
 export const layerStore = (options: DatabaseOptions = {}) => {
   const client: Layer.Layer<
@@ -208,7 +227,10 @@ export const layerStore = (options: DatabaseOptions = {}) => {
     options.databaseUrl !== undefined
       ? Connection.layer(options.databaseUrl, { maxConnections: options.maxConnections ?? 8 })
       : EmbeddedPostgres.layerClient({ dataDir: options.dataDir })
-  return SensorStore.layer.pipe(Layer.provide(client))
+  // Seeding copies in binary through pg on a server (its pool opens at the first seed).
+  const bulk =
+    options.databaseUrl !== undefined ? BulkCopy.layer(options.databaseUrl, { maxConnections: 2 }) : Layer.empty
+  return SensorStore.layer.pipe(Layer.provide(Layer.merge(client, bulk)))
 }
 
 /** The whole fonte: server and store. */

@@ -83,4 +83,49 @@ describe("FonteClient.populate", () => {
       odd.close()
     }
   })
+
+  it("seeds a farm larger than one request may take in several requests, by days, answered as one", async () => {
+    const bodies: Array<{ start_date: string; days: number; turbines?: number }> = []
+    const fake = createServer((request, response) => {
+      let text = ""
+      request.on("data", (chunk: Buffer) => {
+        text += chunk.toString()
+      })
+      request.on("end", () => {
+        const body = JSON.parse(text) as { start_date: string; days: number; turbines?: number }
+        bodies.push(body)
+        const start = Date.parse(`${body.start_date.slice(0, 10)}T00:00:00Z`)
+        const end = new Date(start + body.days * 86_400_000).toISOString().slice(0, 19)
+        response.writeHead(201, { "content-type": "application/json" })
+        response.end(
+          JSON.stringify({
+            message: "ok",
+            details: { total_records: body.days * (body.turbines ?? 1), start: body.start_date, end }
+          })
+        )
+      })
+    })
+    fake.listen(0, "127.0.0.1")
+    await once(fake, "listening")
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
+      const answer = await FonteClient.populatePromise(url, { startDate: "2024-01-01", days: 400, turbines: 100 })
+      expect(bodies).toEqual([
+        { start_date: "2024-01-01T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-04-10T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-07-19T00:00:00", days: 100, turbines: 100 },
+        { start_date: "2024-10-27T00:00:00", days: 100, turbines: 100 }
+      ])
+      expect(answer).toEqual({
+        message: "Database populated with 40000 records",
+        details: { total_records: 40_000, start: "2024-01-01T00:00:00", end: "2025-02-04T00:00:00" }
+      })
+      // One turbine, or what one request may take, goes as asked (the server refuses more than 366 days).
+      bodies.length = 0
+      await FonteClient.populatePromise(url, { startDate: "2024-01-01", days: 400 })
+      expect(bodies).toEqual([{ start_date: "2024-01-01", days: 400 }])
+    } finally {
+      fake.close()
+    }
+  })
 })

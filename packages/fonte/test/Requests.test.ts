@@ -12,13 +12,34 @@ describe("Requests.sensorsQuery", () => {
         start: Date.UTC(2024, 0, 1),
         end: Date.UTC(2024, 0, 2),
         metrics: ["power", "wind_speed"],
-        format: "json"
+        format: "json",
+        turbines: undefined
       }
     })
     const comma = query("start_date=2024-01-01T00:00:00&end_date=2024-01-01T00:00:00&metrics=power,ambient_temperature")
     expect(comma._tag === "Valid" && comma.value.metrics).toEqual(["power", "ambient_temperature"])
     const all = query("start_date=2024-01-01&end_date=2024-01-02")
     expect(all._tag === "Valid" && all.value.metrics).toEqual(["wind_speed", "power", "ambient_temperature"])
+  })
+
+  it("reads turbine_id repeated and comma-separated, each once in the order given, with the parameter that named it", () => {
+    const farm = query(
+      "start_date=2024-01-01&end_date=2024-01-02&turbine_id=WTG03,WTG01&turbine_id=WTG03&turbine_id=A.b-1_2"
+    )
+    expect(farm._tag === "Valid" && farm.value.turbines).toEqual([
+      { turbineId: "WTG03", index: 0 },
+      { turbineId: "WTG01", index: 0 },
+      { turbineId: "A.b-1_2", index: 2 }
+    ])
+    const unknown = Requests.unknownTurbines(
+      farm._tag === "Valid" ? farm.value.turbines! : [],
+      new Set(["WTG01", "WTG03"])
+    )
+    expect(unknown).toMatchObject({
+      status: 422,
+      detail: [{ type: "value_error", loc: ["query", "turbine_id", 2], input: "A.b-1_2" }]
+    })
+    expect(Requests.unknownTurbines([{ turbineId: "WTG01", index: 0 }], new Set(["WTG01"]))).toBeUndefined()
   })
 
   it("answers a reversed range with 400 and a message", () => {
@@ -35,7 +56,10 @@ describe("Requests.sensorsQuery", () => {
     ["start_date=2024-01-01&end_date=2024-01-02&metrics=rotor_speed", ["query", "metrics", 0]],
     ["start_date=2024-01-01&end_date=2024-01-02&metrics=", ["query", "metrics", 0]],
     ["start_date=2024-01-01&end_date=2024-01-02&metrics=power'%3B DROP TABLE data%3B--", ["query", "metrics", 0]],
-    ["start_date=2024-01-01&end_date=2024-01-02&format=xml", ["query", "format"]]
+    ["start_date=2024-01-01&end_date=2024-01-02&format=xml", ["query", "format"]],
+    ["start_date=2024-01-01&end_date=2024-01-02&turbine_id=WTG01&turbine_id=-x", ["query", "turbine_id", 1]],
+    ["start_date=2024-01-01&end_date=2024-01-02&turbine_id=", ["query", "turbine_id", 0]],
+    [`start_date=2024-01-01&end_date=2024-01-02&turbine_id=${"x".repeat(33)}`, ["query", "turbine_id", 0]]
   ])("%s: 422 naming %j", (text, loc) => {
     const result = query(text)
     expect(result._tag).toBe("Invalid")
@@ -49,12 +73,19 @@ describe("Requests bodies", () => {
   it("populate: start_date, days within bounds, an optional seed", () => {
     expect(Requests.populateInput({ start_date: "2024-01-01", days: 10 })).toEqual({
       _tag: "Valid",
-      value: { start: Date.UTC(2024, 0, 1), days: 10, seed: 42 }
+      value: { start: Date.UTC(2024, 0, 1), days: 10, seed: 42, turbines: 1 }
+    })
+    expect(Requests.populateInput({ start_date: "2024-01-01", days: 100, turbines: 100 })).toMatchObject({
+      _tag: "Valid",
+      value: { days: 100, turbines: 100 }
     })
     for (const bad of [
       { start_date: "2024-01-01", days: 100_000 },
       { start_date: "2024-01-01", days: "ten" },
-      { days: 1 }
+      { days: 1 },
+      { start_date: "2024-01-01", days: 1, turbines: 1.5 },
+      { start_date: "2024-01-01", days: 1, turbines: 1001 },
+      { start_date: "2024-01-01", days: 101, turbines: 100 }
     ]) {
       const result = Requests.populateInput(bad)
       expect(result._tag === "Invalid" && result.status).toBe(422)
@@ -65,8 +96,23 @@ describe("Requests bodies", () => {
   it("sensor: a timestamp and numbers or nulls; a wrong type names the field", () => {
     expect(Requests.sensorInput({ timestamp: "2024-01-01T00:00:00", power: 1.5 })).toEqual({
       _tag: "Valid",
-      value: { t: Date.UTC(2024, 0, 1), values: { wind_speed: null, power: 1.5, ambient_temperature: null } }
+      value: {
+        t: Date.UTC(2024, 0, 1),
+        values: { wind_speed: null, power: 1.5, ambient_temperature: null },
+        turbineId: undefined
+      }
     })
+    expect(Requests.sensorInput({ timestamp: "2024-01-01", turbine_id: "WTG07" })).toMatchObject({
+      _tag: "Valid",
+      value: { turbineId: "WTG07" }
+    })
+    for (const turbine_id of [7, "WTG 07", ""]) {
+      const wrong = Requests.sensorInput({ timestamp: "2024-01-01", turbine_id })
+      expect(wrong._tag === "Invalid" && (wrong.detail as ReadonlyArray<Requests.ValidationIssue>)[0]!.loc).toEqual([
+        "body",
+        "turbine_id"
+      ])
+    }
     const result = Requests.sensorInput({ timestamp: "2024-01-01T00:00:00", power: "high" })
     expect(result._tag === "Invalid" && result.detail).toEqual([
       { type: "float_type", loc: ["body", "power"], msg: "Input should be a valid number", input: "high" }

@@ -185,7 +185,7 @@ describe("fonte server", () => {
   it("publishes /openapi.json and a docs page from the same definition", async () => {
     const spec = (await (await get("/openapi.json")).json()) as { paths: Record<string, unknown> }
     expect(Object.keys(spec.paths).sort()).toEqual(
-      ["/api/seed", "/api/v1/sensors", "/api/v1/sensors/populate_database", "/health"].sort()
+      ["/api/seed", "/api/v1/sensors", "/api/v1/sensors/populate_database", "/api/v1/turbines", "/health"].sort()
     )
     const docs = await get("/docs")
     expect(docs.status).toBe(200)

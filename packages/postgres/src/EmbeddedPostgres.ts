@@ -124,7 +124,8 @@ class Session {
         }
         continue
       }
-      if (message.bytes.length > 0) await this.execute(message.bytes)
+      // PGlite aborts on `COPY … FROM STDIN`: such a statement is answered with an error instead.
+      if (message.bytes.length > 0) await this.execute(Wire.refuseCopyFromStdin(message.bytes))
       if (message.terminate) {
         await this.release(true)
         this.finish()

@@ -113,6 +113,81 @@ export const idle = 0x49
 /** `Sync`: ends an extended-protocol exchange, and any error state it left. */
 export const sync = Uint8Array.of(0x53, 0, 0, 0, 4)
 
+/** The type bytes of the simple `Query` and of the extended protocol's `Parse`. */
+const query = 0x51
+const parse = 0x50
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+const copyFromStdin = /\bcopy\b[\s\S]*\bfrom\s+stdin\b/i
+
+/** What the embedded database runs instead of a `COPY … FROM STDIN`: a statement that fails with SQLSTATE 0A000. */
+export const copyFromStdinRefusal =
+  "DO $delfos$BEGIN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = " +
+  "'COPY FROM STDIN is not supported by the embedded database (PGlite): insert from unnest(...) instead'; END$delfos$"
+
+const cString = (bytes: Uint8Array, from: number, to: number): number => {
+  let end = from
+  while (end < to && bytes[end] !== 0) end++
+  return end
+}
+
+const message = (type: number, body: Uint8Array): Uint8Array => {
+  const out = new Uint8Array(5 + body.length)
+  out[0] = type
+  writeInt32(out, 1, 4 + body.length)
+  out.set(body, 5)
+  return out
+}
+
+/**
+ * The client's messages with every `COPY … FROM STDIN` (in a `Query` or a `Parse`) replaced by a
+ * statement that fails with SQLSTATE 0A000: PGlite has no COPY-in over the wire protocol, and a
+ * `COPY … FROM STDIN` aborts the WebAssembly backend, and with it the process that hosts it. The
+ * same bytes when there is none.
+ */
+export const refuseCopyFromStdin = (bytes: Uint8Array): Uint8Array => {
+  let replaced: Array<Uint8Array> | undefined
+  let kept = 0
+  for (let at = 0; at + 5 <= bytes.length; ) {
+    const type = bytes[at]!
+    const end = Math.min(bytes.length, at + 1 + readInt32(bytes, at + 1))
+    if (type === query || type === parse) {
+      // A Parse names its statement first, then holds the SQL; a Query holds only the SQL.
+      const sqlStart = type === parse ? cString(bytes, at + 5, end) + 1 : at + 5
+      const sqlEnd = cString(bytes, sqlStart, end)
+      if (copyFromStdin.test(decoder.decode(bytes.subarray(sqlStart, sqlEnd)))) {
+        const sql = encoder.encode(copyFromStdinRefusal)
+        let body: Uint8Array
+        if (type === query) {
+          body = new Uint8Array(sql.length + 1)
+          body.set(sql, 0)
+        } else {
+          // The statement's name, the new SQL, and no parameter types.
+          const name = bytes.subarray(at + 5, sqlStart)
+          body = new Uint8Array(name.length + sql.length + 3)
+          body.set(name, 0)
+          body.set(sql, name.length)
+        }
+        replaced ??= []
+        replaced.push(bytes.subarray(kept, at), message(type, body))
+        kept = end
+      }
+    }
+    at = end
+  }
+  if (replaced === undefined) return bytes
+  replaced.push(bytes.subarray(kept))
+  const out = new Uint8Array(replaced.reduce((sum, part) => sum + part.length, 0))
+  let at = 0
+  for (const part of replaced) {
+    out.set(part, at)
+    at += part.length
+  }
+  return out
+}
+
 /** An `ErrorResponse` with severity FATAL, for a client the embedded server must turn away. */
 export const fatalError = (code: string, message: string): Uint8Array => {
   const fields = [`SFATAL`, `VFATAL`, `C${code}`, `M${message}`]

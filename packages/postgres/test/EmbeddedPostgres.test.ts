@@ -191,6 +191,26 @@ describe("EmbeddedPostgres", () => {
     expect(rows).toEqual([{ v: 7 }, { v: 8 }])
   })
 
+  it("answers COPY … FROM STDIN with an error (SQLSTATE 0A000) instead of letting PGlite abort the process", async () => {
+    const [simple, extended, after] = await withEmbedded({}, (embedded) =>
+      Effect.gen(function* () {
+        const sql = yield* pool(embedded, 1)
+        yield* sql`CREATE TABLE copied (v int)`
+        // The simple protocol (what COPY clients send), in a transaction, then the extended one.
+        const simple = yield* Effect.exit(
+          sql.withTransaction(sql.unsafe("SELECT 1; COPY copied FROM STDIN (FORMAT binary)").unprepared)
+        )
+        const extended = yield* Effect.exit(sql.unsafe("copy copied (v) from stdin"))
+        return [simple, extended, yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM copied`] as const
+      })
+    )
+    for (const exit of [simple, extended]) {
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(JSON.stringify(exit)).toContain(`"code":"0A000"`)
+    }
+    expect(after).toEqual([{ n: 0 }])
+  })
+
   it("gives every session TimeZone UTC", async () => {
     const rows = await Effect.runPromise(
       Effect.gen(function* () {
