@@ -5,7 +5,12 @@
  */
 import { Partition, type Partitions } from "@delfos/etl"
 
-const cells: Record<Partitions.PartitionStatus, { readonly symbol: string; readonly color: string }> = {
+interface Look {
+  readonly symbol: string
+  readonly color: string
+}
+
+const cells: Record<Partitions.PartitionStatus, Look> = {
   succeeded: { symbol: "■", color: "\x1b[32m" },
   degraded: { symbol: "▣", color: "\x1b[35m" },
   empty: { symbol: "□", color: "\x1b[36m" },
@@ -13,6 +18,41 @@ const cells: Record<Partitions.PartitionStatus, { readonly symbol: string; reado
   running: { symbol: "◐", color: "\x1b[33m" },
   missing: { symbol: "·", color: "\x1b[90m" }
 }
+
+/** A fleet's day: every turbine loaded, some, none (failed), … */
+const dayCells: Record<Partitions.DayStatus, Look> = {
+  complete: { symbol: "■", color: "\x1b[32m" },
+  partial: { symbol: "◧", color: "\x1b[33m" },
+  failed: { symbol: "✗", color: "\x1b[31m" },
+  running: { symbol: "◐", color: "\x1b[33m" },
+  empty: { symbol: "□", color: "\x1b[36m" },
+  missing: { symbol: "·", color: "\x1b[90m" }
+}
+
+/** A loaded day whose quality checks warned, or found an error: marked over its status. */
+const qualityCells: Record<"warn" | "error", Look> = {
+  warn: { symbol: "▲", color: "\x1b[33m" },
+  error: { symbol: "◆", color: "\x1b[31m" }
+}
+
+/** A partition's cell: its status; a succeeded one with quality warnings or errors shows those. */
+export const partitionCell = (state: Partitions.PartitionState): Look =>
+  state.status === "succeeded" && (state.quality === "warn" || state.quality === "error")
+    ? qualityCells[state.quality]
+    : cells[state.status]
+
+/** A fleet day's cell: its status; a complete one with quality warnings or errors shows those. */
+export const dayCell = (day: Partitions.DayState): Look =>
+  day.status === "complete" && (day.quality === "warn" || day.quality === "error")
+    ? qualityCells[day.quality]
+    : dayCells[day.status]
+
+/** A day of the calendar: its day and its look. */
+export interface Cell {
+  readonly day: Partition.Day
+  readonly look: Look
+}
+
 const reset = "\x1b[0m"
 const weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -27,7 +67,7 @@ export const weeksThatFit = (columns: number): number => Math.max(1, Math.floor(
  * The calendar lines for `states` (consecutive days of one time zone, in order): a line of years
  * (each over the week its first shown day falls in), a line of months, then a row per weekday.
  */
-export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): Array<string> => {
+export const render = (states: ReadonlyArray<Cell>, color: boolean): Array<string> => {
   if (states.length === 0) return []
   const first = Partition.dayNumber(states[0]!.day) - Partition.weekday(states[0]!.day)
   const weeks = Math.floor((Partition.dayNumber(states[states.length - 1]!.day) - first) / 7) + 1
@@ -47,7 +87,7 @@ export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: 
   for (const state of states) {
     const offset = Partition.dayNumber(state.day) - first
     const week = Math.floor(offset / 7)
-    const cell = cells[state.status]
+    const cell = state.look
     grid[offset % 7]![week] = color ? `${cell.color}${cell.symbol}${reset}` : cell.symbol
     const at = 5 + week * 2
     if (state.day.slice(0, 4) !== lastYear) {
@@ -66,11 +106,40 @@ export const render = (states: ReadonlyArray<Partitions.PartitionState>, color: 
   ]
 }
 
-/** `■ succeeded 27  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */
-export const legend = (totals: Record<Partitions.PartitionStatus, number>, color: boolean): string =>
-  (["succeeded", "empty", "failed", "running", "missing"] as const)
-    .map((status) => {
-      const cell = cells[status]
-      return `${color ? `${cell.color}${cell.symbol}${reset}` : cell.symbol} ${status} ${totals[status]}`
-    })
+const paint = (look: Look, color: boolean) => (color ? `${look.color}${look.symbol}${reset}` : look.symbol)
+
+/** `■ succeeded 27  ▲ warnings 2  ◆ errors 0  ▣ degraded 0  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */
+export const partitionLegend = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): string => {
+  const looks = states.map(partitionCell)
+  const count = (look: Look) => looks.filter((other) => other === look).length
+  return [
+    [cells.succeeded, "succeeded"],
+    [qualityCells.warn, "warnings"],
+    [qualityCells.error, "errors"],
+    [cells.degraded, "degraded"],
+    [cells.empty, "empty"],
+    [cells.failed, "failed"],
+    [cells.running, "running"],
+    [cells.missing, "missing"]
+  ]
+    .map(([look, name]) => `${paint(look as Look, color)} ${name} ${count(look as Look)}`)
     .join("  ")
+}
+
+/** `■ complete 27  ▲ warnings 2  ◆ errors 0  ◧ partial 1  ✗ failed 0  …`: days of a fleet. */
+export const dayLegend = (days: ReadonlyArray<Partitions.DayState>, color: boolean): string => {
+  const looks = days.map(dayCell)
+  const count = (look: Look) => looks.filter((other) => other === look).length
+  return [
+    [dayCells.complete, "complete"],
+    [qualityCells.warn, "warnings"],
+    [qualityCells.error, "errors"],
+    [dayCells.partial, "partial"],
+    [dayCells.failed, "failed"],
+    [dayCells.empty, "empty"],
+    [dayCells.running, "running"],
+    [dayCells.missing, "missing"]
+  ]
+    .map(([look, name]) => `${paint(look as Look, color)} ${name} ${count(look as Look)}`)
+    .join("  ")
+}

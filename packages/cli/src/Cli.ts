@@ -59,12 +59,13 @@ export const program = (exit: (code: number) => void): Command => {
     // Options after a command's name are that command's (they share names with the root's).
     .enablePositionalOptions()
     .option("--date <day>", "run one day, YYYY-MM-DD (same as `run --date`)")
-  add(root, Options.pipeline, Options.allowEmpty, Options.heartbeat, Options.output).addHelpText(
+  add(root, Options.pipeline, Options.fleet, Options.allowEmpty, Options.heartbeat, Options.output).addHelpText(
     "after",
     examples([
       "delfos-etl demo                                  # the whole job, nothing to install",
       "delfos-etl --date 2024-01-01                     # the reference's call: one day",
       "delfos-etl run --from 2024-01-01 --to 2024-01-31 --concurrency 4",
+      "delfos-etl run --date 2024-01-01 --turbines all --min-coverage 0.8   # a whole farm",
       "delfos-etl backfill --from 2024-01-01 --to 2024-12-31",
       "delfos-etl status",
       "delfos-etl fonte serve --port 8000               # the fonte API, on an embedded database",
@@ -81,6 +82,7 @@ export const program = (exit: (code: number) => void): Command => {
       .option("--from <day>", "the first day of a range")
       .option("--to <day>", "the last day of a range (included)"),
     Options.pipeline,
+    Options.fleet,
     Options.concurrency,
     Options.allowEmpty,
     Options.heartbeat,
@@ -92,6 +94,8 @@ export const program = (exit: (code: number) => void): Command => {
         "delfos-etl run --date 2024-01-01",
         "delfos-etl run --from 2024-01-01 --to 2024-12-31 --concurrency 4",
         "delfos-etl run --date 2024-03-31 --timezone Europe/Berlin --variables all --statistics all",
+        "delfos-etl run --from 2024-01-01 --to 2024-01-31 --turbines all --batch-size 25 --concurrency 2",
+        "delfos-etl run --date 2024-01-01 --turbines WTG01,WTG07 --min-coverage 0.8 --strict",
         "DATABASE_URL=postgres://localhost/alvo delfos-etl run --date 2024-01-01 --json"
       ])
     )
@@ -103,8 +107,10 @@ export const program = (exit: (code: number) => void): Command => {
       .description("the run ledger: each day's latest run, as a calendar with totals, or JSON")
       .option("--from <day>", "the first day to show (default: the pipeline's first, as far back as fits)")
       .option("--to <day>", "the last day to show (default: yesterday)")
-      .option("--start-day <day>", "the pipeline's first day (default: the first in the ledger)"),
+      .option("--start-day <day>", "the pipeline's first day (default: the first in the ledger)")
+      .option("--turbine <id>", "one turbine's days (default: every turbine in the ledger, a day per cell)"),
     Options.pipeline,
+    Options.turbines,
     Options.staleAfter,
     Options.output
   )
@@ -113,6 +119,7 @@ export const program = (exit: (code: number) => void): Command => {
       examples([
         "delfos-etl status",
         "delfos-etl status --from 2024-01-01 --to 2024-12-31",
+        "delfos-etl status --turbine WTG07                   # one turbine of a farm",
         "delfos-etl status --from 2024-01-01 --to 2024-01-31 --json"
       ])
     )
@@ -133,6 +140,7 @@ export const program = (exit: (code: number) => void): Command => {
       )
       .option("--distributed", "queue the days that need it as jobs for `delfos-etl worker` processes instead"),
     Options.pipeline,
+    Options.fleet,
     Options.concurrency,
     Options.allowEmpty,
     Options.heartbeat,
@@ -147,6 +155,7 @@ export const program = (exit: (code: number) => void): Command => {
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --concurrency 4",
         "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --distributed   # then: delfos-etl worker, anywhere",
         "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only failed --max-attempts 8",
+        "delfos-etl backfill --from 2024-01-01 --to 2024-12-31 --turbines all --only failed   # only the turbine-days that failed",
         "delfos-etl backfill --from 2024-01-01 --to 2024-01-31 --only missing,failed,empty   # ask again for days that had no data",
         "delfos-etl backfill --from 2023-01-01 --to 2023-12-31 --max-requests-per-second 5",
         "# interrupted or killed? the same command again does only what is left"
@@ -171,6 +180,7 @@ export const program = (exit: (code: number) => void): Command => {
         option("--only <statuses>", "earlier days to run when missed: some of missing, failed, empty", defaults.only)
       ),
     Options.pipeline,
+    Options.fleet,
     Options.concurrency,
     Options.allowEmpty,
     Options.heartbeat,
@@ -184,6 +194,7 @@ export const program = (exit: (code: number) => void): Command => {
       examples([
         "delfos-etl schedule --start-day 2024-01-01",
         'delfos-etl schedule --start-day 2024-01-01 --cron "30 1 * * *" --timezone America/Sao_Paulo --lookback 3',
+        "delfos-etl schedule --start-day 2024-01-01 --turbines all --min-coverage 0.8",
         "# SIGINT/SIGTERM stop it (exit 0); a day it was running rolls back and runs again next time"
       ])
     )
@@ -205,8 +216,16 @@ export const program = (exit: (code: number) => void): Command => {
     .description("the whole job with nothing installed: embedded fonte and target, seed, ETL, a summary")
     .addOption(option("--days <n>", "days to seed and run, 1 to 31", 3))
     .addOption(option("--start-date <day>", "the first day", "2024-01-01"))
+    .addOption(option("--turbines <n>", "a farm of n turbines, 1 to 100 (none: the reference's one series)"))
     .option("--verbose", "print stack traces on unexpected failures")
-    .addHelpText("after", examples(["delfos-etl demo", "delfos-etl demo --days 7"]))
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl demo",
+        "delfos-etl demo --days 7",
+        "delfos-etl demo --turbines 10   # a farm, with its faults"
+      ])
+    )
     .action(lazy<DemoFlags>(async () => (await import("./commands/Demo.ts")).run))
 
   const worker = root
@@ -333,6 +352,7 @@ export const program = (exit: (code: number) => void): Command => {
     .requiredOption("--start-date <day>", "the first day, YYYY-MM-DD")
     .addOption(option("--days <n>", "how many days, 1 to 366", 1))
     .addOption(option("--seed <n>", "the generator's seed", defaults.seed))
+    .addOption(option("--turbines <n>", "a farm of n turbines, WTG01… (none: one turbine, the reference's)"))
     .addOption(
       option(
         "--url <url>",
@@ -346,7 +366,8 @@ export const program = (exit: (code: number) => void): Command => {
       "after",
       examples([
         "delfos-etl fonte seed --start-date 2024-01-01 --days 10",
-        "delfos-etl fonte seed --start-date 2024-01-01 --days 10 --seed 7 --database-url postgres://localhost/fonte"
+        "delfos-etl fonte seed --start-date 2024-01-01 --days 10 --seed 7 --database-url postgres://localhost/fonte",
+        "delfos-etl fonte seed --start-date 2024-01-01 --days 30 --turbines 20   # a farm, with a few faulty turbines"
       ])
     )
     .action(lazy<SeedFlags>(async () => (await import("./commands/Fonte.ts")).seed))

@@ -19,6 +19,7 @@ export const defaults = {
   every: "10min",
   pipeline: "default",
   concurrency: 1,
+  batchSize: 25,
   maxAttempts: 5,
   heartbeatInterval: 5,
   staleAfter: 30,
@@ -54,9 +55,19 @@ export const pipeline = (command: Command): Command => job(database(command))
 export const job = (command: Command): Command =>
   command
     .addOption(option("--source-url <url>", "the fonte API root", defaults.sourceUrl).env("SOURCE_API_URL"))
-    .addOption(option("--variables <list>", "comma-separated variables, or all", defaults.variables))
     .addOption(
-      option("--statistics <list>", "comma-separated statistics (mean,min,max,std,count), or all", defaults.statistics)
+      option(
+        "--variables <list>",
+        "comma-separated variables the source has (wind_speed,power,ambient_temperature, or others), or all",
+        defaults.variables
+      )
+    )
+    .addOption(
+      option(
+        "--statistics <list>",
+        "comma-separated statistics (mean,min,max,std,count,coverage), or all",
+        defaults.statistics
+      )
     )
     .addOption(option("--timezone <zone>", "the IANA time zone that defines a day", defaults.timezone))
     .addOption(option("--every <length>", "the window length, e.g. 10min, 1h", defaults.every))
@@ -68,8 +79,45 @@ export const output = (command: Command): Command =>
 /** Days at once, for the commands that run several. */
 export const concurrency = (command: Command): Command =>
   command.addOption(
-    option("--concurrency <n>", "days run at once (each takes a database connection)", defaults.concurrency)
+    option(
+      "--concurrency <n>",
+      "days (or batches of turbines of a day) run at once, each taking a database connection",
+      defaults.concurrency
+    )
   )
+
+/** Which turbines of a farm: a list, or all the source lists; none: the source's default series. */
+export const turbines = (command: Command): Command =>
+  command.addOption(
+    option(
+      "--turbines <ids>",
+      "comma-separated turbines (WTG01,WTG02), or all that the source lists (none: its default series)"
+    )
+  )
+
+/** Turbines of one day extracted and loaded together. */
+export const batchSize = (command: Command): Command =>
+  command.addOption(
+    option(
+      "--batch-size <n>",
+      "turbines of one day extracted and loaded together (bounds memory, whatever the fleet's size)",
+      defaults.batchSize
+    )
+  )
+
+/** The data-quality policy. */
+export const quality = (command: Command): Command =>
+  command
+    .addOption(
+      option(
+        "--min-coverage <ratio>",
+        "a turbine-day whose coverage (valid ÷ expected samples) is below this (0–1) is degraded: loaded and flagged"
+      )
+    )
+    .option("--strict", "with --min-coverage: a turbine-day below it fails instead (not loaded, its rows kept)")
+
+/** What runs turbine-days: the fleet and the quality policy. */
+export const fleet = (command: Command): Command => quality(batchSize(turbines(command)))
 
 /** How often a running day's heartbeat is written to the ledger. */
 export const heartbeat = (command: Command): Command =>

@@ -2,7 +2,7 @@
  * Progress of a range run: a bar redrawn in place on a terminal (partitions done, rows, rate,
  * ETA), one plain line per partition otherwise, nothing with `--json` (the JSON comes at the end).
  */
-import { Partition, type RunReport } from "@delfos/etl"
+import { Partition, Quality, type RunReport } from "@delfos/etl"
 import { number, seconds } from "./Format.ts"
 
 export interface Progress {
@@ -10,42 +10,78 @@ export interface Progress {
   readonly finish: () => void
 }
 
+/** The notes of a loaded partition's findings: `quality: warn (frozen wind_speed: …)`. */
+const qualityNote = (report: RunReport.RunReport): string => {
+  const flagged = (report.quality ?? []).filter((finding) => finding.severity !== "ok")
+  if (flagged.length === 0) return ""
+  const worst = flagged.some((finding) => finding.severity === "error") ? "error" : "warn"
+  return `  quality ${worst}: ${flagged.map(findingText).join("; ")}`
+}
+
+/** `wind_speed frozen: 3.5 h at 7.57 from 09:22`, or `duplicates: …` for the partition as a whole. */
+export const findingText = (finding: Quality.Finding): string =>
+  `${finding.variable === Quality.wholePartition ? "" : `${finding.variable} `}${finding.check}: ${finding.reason}`
+
 /**
- * One line per partition: `2024-01-01  succeeded  1,440 samples  144 windows  1,152 rows  0.12s`, or
- * `empty` and what became of the rows already there, or `failed` and why; and whether the ledger
- * could not record it.
+ * One line per partition: `2024-01-01 WTG01  succeeded  1,440 samples  144 windows  1,152 rows  0.12s`,
+ * `degraded` and why, `empty` and what became of the rows already there, or `failed` and why; the
+ * quality findings that are not ok; and whether the ledger could not record it.
  */
 export const reportLine = (report: RunReport.RunReport): string => {
-  const day = Partition.format({ day: report.day, timeZone: report.timeZone })
+  const partition = Partition.format(report)
   const unrecorded =
     report.ledgerError === undefined ? "" : `  (not recorded in the run ledger: ${report.ledgerError.message})`
-  if (report.status === "failed") return `${day}  failed     ${report.error?.message ?? "unknown error"}${unrecorded}`
+  if (report.status === "failed") {
+    return `${partition}  failed     ${report.error?.message ?? "unknown error"}${unrecorded}`
+  }
   if (report.status === "empty") {
     const rows =
       report.rowsDeleted > 0
         ? `${number(report.rowsDeleted)} earlier rows removed (--allow-empty)`
         : "nothing loaded, the rows already there kept (--allow-empty to clear them)"
-    return `${day}  empty      no samples from the source: ${rows}${unrecorded}`
+    return `${partition}  empty      no samples from the source: ${rows}${unrecorded}`
   }
   const extras = [
     report.rowsDeleted > 0 ? `${number(report.rowsDeleted)} stale rows removed` : "",
     report.duplicates > 0 ? `${number(report.duplicates)} duplicate timestamps` : ""
   ].filter((part) => part !== "")
-  return `${day}  succeeded  ${number(report.samplesRead)} samples  ${number(report.windows)} windows  ${number(report.rowsWritten)} rows  ${seconds(report.durationMs)}${extras.length > 0 ? `  (${extras.join(", ")})` : ""}${unrecorded}`
+  return `${partition}  ${report.status.padEnd(9)}  ${number(report.samplesRead)} samples  ${number(report.windows)} windows  ${number(report.rowsWritten)} rows  ${seconds(report.durationMs)}${extras.length > 0 ? `  (${extras.join(", ")})` : ""}${qualityNote(report)}${unrecorded}`
 }
 
-/** `3 succeeded, 1 empty, 1 failed, 1 not recorded in the ledger`: the counts that are not zero, succeeded always. */
+/** `3 succeeded, 1 degraded, 1 empty, 1 failed, 1 not recorded in the ledger`: the counts that are not zero, succeeded always. */
 export const counts = (reports: ReadonlyArray<RunReport.RunReport>): string => {
   const of = (status: RunReport.RunStatus) => reports.filter((report) => report.status === status).length
   const unrecorded = reports.filter((report) => report.ledgerError !== undefined).length
   return [
     `${of("succeeded")} succeeded`,
+    of("degraded") > 0 ? `${of("degraded")} degraded` : "",
     of("empty") > 0 ? `${of("empty")} empty` : "",
     of("failed") > 0 ? `${of("failed")} failed` : "",
     unrecorded > 0 ? `${unrecorded} not recorded in the run ledger` : ""
   ]
     .filter((part) => part !== "")
     .join(", ")
+}
+
+/**
+ * What the quality checks found over a run: `quality: 28 ok, 2 warn (frozen 1, curtailment 1), 0
+ * error`, or nothing when no check ran.
+ */
+export const qualitySummary = (reports: ReadonlyArray<RunReport.RunReport>): string => {
+  const checked = reports.filter((report) => report.quality !== undefined)
+  if (checked.length === 0) return ""
+  const bySeverity = { ok: 0, warn: 0, error: 0 }
+  const checks = new Map<string, number>()
+  for (const report of checked) {
+    const flagged = report.quality!.filter((finding) => finding.severity !== "ok")
+    const worst = flagged.some((finding) => finding.severity === "error") ? "error" : flagged.length > 0 ? "warn" : "ok"
+    bySeverity[worst]++
+    for (const check of new Set(flagged.map((finding) => finding.check)))
+      checks.set(check, (checks.get(check) ?? 0) + 1)
+  }
+  const noun = checked.some((report) => report.asset !== undefined) ? "turbine-days" : "days"
+  const which = [...checks].map(([check, n]) => `${check} ${n}`).join(", ")
+  return `quality of ${number(checked.length)} ${noun}: ${bySeverity.ok} ok, ${bySeverity.warn} warn, ${bySeverity.error} error${which === "" ? "" : ` (${which})`}`
 }
 
 /** Whether reports call for exit code 1: a partition failed, or the ledger could not record one. */
@@ -62,18 +98,22 @@ export const lines = (write: (text: string) => void, writeFailure: (text: string
 })
 
 /** Lines for a person: a bar on a terminal, lines on stdout (failures on stderr) otherwise, nothing with `--json`. */
-export const forRun = (json: boolean, total: number): Progress =>
+export const forRun = (json: boolean, partitions: ReadonlyArray<Partition.PartitionLike>): Progress =>
   json
     ? none
-    : process.stderr.isTTY && total > 1
-      ? bar(process.stderr, total)
+    : process.stderr.isTTY && partitions.length > 1
+      ? bar(
+          process.stderr,
+          partitions.length,
+          partitions.some((partition) => partition.asset !== undefined) ? "turbine-days" : "days"
+        )
       : lines(
           (text) => process.stdout.write(text),
           (text) => process.stderr.write(text)
         )
 
 /** A bar on a terminal; failed and empty partitions are printed above it as they happen. */
-export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
+export const bar = (stream: NodeJS.WriteStream, total: number, noun = "days"): Progress => {
   const started = Date.now()
   let done = 0
   let failed = 0
@@ -85,7 +125,7 @@ export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
     const width = 24
     const filled = Math.round((done / Math.max(total, 1)) * width)
     const text =
-      `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} partitions, ${total - done} left` +
+      `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${done}/${total} ${noun}, ${total - done} left` +
       `${failed > 0 ? ` (${failed} failed)` : ""} · ${number(rows)} rows · ${rate.toFixed(1)}/s` +
       ` · ETA ${Number.isFinite(eta) ? `${Math.ceil(eta)}s` : "…"}`
     stream.write(`\r\x1b[2K${text}`)
@@ -96,7 +136,7 @@ export const bar = (stream: NodeJS.WriteStream, total: number): Progress => {
       done++
       rows += report.rowsWritten
       if (report.status === "failed") failed++
-      if (report.status !== "succeeded" || report.ledgerError !== undefined) {
+      if (report.status !== "succeeded" || report.ledgerError !== undefined || qualityNote(report) !== "") {
         stream.write(`\r\x1b[2K${reportLine(report)}\n`)
       }
       draw()

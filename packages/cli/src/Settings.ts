@@ -3,7 +3,7 @@
  * Reading fails with a `UsageError` (exit code 2) that names the bad value, before any I/O.
  */
 import { hostname } from "node:os"
-import { Backfill, Partition, Partitions, Runner, Signal, Window } from "@delfos/etl"
+import { Asset, Backfill, Partition, Partitions, Runner, Signal, Window } from "@delfos/etl"
 import { Connection } from "@delfos/postgres"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -30,6 +30,10 @@ export interface RawOptions {
   readonly allowEmpty?: boolean | undefined
   readonly heartbeatInterval?: string | undefined
   readonly staleAfter?: string | undefined
+  readonly turbines?: string | undefined
+  readonly batchSize?: string | undefined
+  readonly minCoverage?: string | undefined
+  readonly strict?: boolean | undefined
   readonly json?: boolean | undefined
   readonly verbose?: boolean | undefined
 }
@@ -51,6 +55,12 @@ export interface Settings {
   readonly allowEmpty: boolean
   /** This process in the run ledger: `host:pid`, its heartbeat and when a silent run is abandoned. */
   readonly runner: Runner.Identity
+  /** The turbines to run: a list, every one the source lists, or none (the default series). */
+  readonly assets: ReadonlyArray<Asset.AssetId> | "all" | undefined
+  /** Turbines of one day extracted and loaded together. */
+  readonly batchSize: number
+  /** The quality policy: flag (or with `strict` fail) a turbine-day below `minCoverage`. */
+  readonly quality: { readonly minCoverage?: number | undefined; readonly strict: boolean }
   readonly json: boolean
   readonly verbose: boolean
 }
@@ -63,15 +73,19 @@ const list = (text: string) =>
 
 const usage = (message: string) => Effect.fail(new UsageError({ message }))
 
+/**
+ * `--variables`: any lowercase identifiers (a source may carry variables beyond the fonte's three;
+ * one it does not have is its error, 422 from the fonte), or `all` of the fonte's.
+ */
 export const variables = (text: string | undefined): Effect.Effect<ReadonlyArray<Signal.Variable>, UsageError> => {
   if (text === undefined) return Effect.succeed(Signal.defaultVariables)
   if (text.trim() === "all") return Effect.succeed(Signal.knownVariables)
   const names = list(text)
-  const unknown = names.filter((name) => !Signal.knownVariables.includes(name as Signal.Variable))
+  const invalid = names.filter((name) => !/^[a-z][a-z0-9_]*$/.test(name))
   if (names.length === 0) return usage("--variables is empty: name at least one variable, or all")
-  if (unknown.length > 0) {
+  if (invalid.length > 0) {
     return usage(
-      `unknown variable ${unknown.map((name) => `"${name}"`).join(", ")}: expected ${Signal.knownVariables.join(", ")} or all`
+      `invalid variable ${invalid.map((name) => `"${name}"`).join(", ")}: a variable is a lowercase identifier such as ${Signal.knownVariables.join(", ")}`
     )
   }
   return Effect.succeed([...new Set(names)] as Array<Signal.Variable>)
@@ -179,6 +193,9 @@ export const read = (raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Eff
               Effect.mapError((error) => new UsageError({ message: `--start-day: ${error.message}` }))
             ),
       allowEmpty: raw.allowEmpty === true,
+      assets: yield* turbines(raw.turbines),
+      batchSize: yield* integer("--batch-size", raw.batchSize, defaults.batchSize, 1, 1000),
+      quality: yield* qualityPolicy(raw),
       runner: Runner.make({
         id: `${hostname()}:${process.pid}`,
         heartbeatInterval: Math.round(heartbeatInterval * 1000),
@@ -271,3 +288,36 @@ export const rate = (flag: string, text: string | undefined): Effect.Effect<numb
     ? Effect.succeed(value)
     : usage(`invalid ${flag} "${text}": expected a number above 0`)
 }
+
+/** `--turbines WTG01,WTG02` (each a valid id, no repeats), `--turbines all`, or none. */
+export const turbines = (
+  text: string | undefined
+): Effect.Effect<ReadonlyArray<Asset.AssetId> | "all" | undefined, UsageError> => {
+  if (text === undefined) return Effect.succeed(undefined)
+  if (text.trim() === "all") return Effect.succeed("all")
+  const names = list(text)
+  if (names.length === 0) return usage("--turbines is empty: name turbines such as WTG01,WTG02, or all")
+  return Effect.forEach(names, (name) =>
+    Asset.parse(name).pipe(Effect.mapError((error) => new UsageError({ message: `--turbines: ${error.message}` })))
+  ).pipe(Effect.map((ids) => [...new Set(ids)]))
+}
+
+/** `--min-coverage 0.8` and `--strict`. */
+export const qualityPolicy = (raw: Pick<RawOptions, "minCoverage" | "strict">) => {
+  const strict = raw.strict === true
+  if (raw.minCoverage === undefined) {
+    return strict
+      ? usage("--strict needs --min-coverage: say below which coverage a turbine-day fails, e.g. --min-coverage 0.8")
+      : Effect.succeed({ strict })
+  }
+  const value = Number(raw.minCoverage)
+  return raw.minCoverage.trim() !== "" && Number.isFinite(value) && value >= 0 && value <= 1
+    ? Effect.succeed({ minCoverage: value, strict })
+    : usage(`invalid --min-coverage "${raw.minCoverage}": expected a ratio from 0 to 1, such as 0.8`)
+}
+
+/** `30 turbine-days (3 days × 10 turbines)`, or `3 days`. */
+export const ratio = (days: number, turbines: number | undefined): string =>
+  turbines === undefined
+    ? `${days} day${days === 1 ? "" : "s"}`
+    : `${days * turbines} turbine-day${days * turbines === 1 ? "" : "s"} (${days} day${days === 1 ? "" : "s"} × ${turbines} turbine${turbines === 1 ? "" : "s"})`

@@ -161,7 +161,7 @@ describe("delfos-etl (the process)", () => {
   it.each([
     [["--date", "2024-02-30"], 'invalid date "2024-02-30"'],
     [["run", "--from", "2024-02-03", "--to", "2024-02-01"], "invalid range"],
-    [["--date", day, "--variables", "rotor_speed"], 'unknown variable "rotor_speed"'],
+    [["--date", day, "--variables", "Rotor-Speed"], 'invalid variable "Rotor-Speed"'],
     [["--date", day, "--every", "ten"], 'invalid window length "ten"'],
     [["run", "--date", day, "--concurrency", "0"], 'invalid --concurrency "0"'],
     [["--no-such-flag"], "unknown option"]
@@ -175,6 +175,15 @@ describe("delfos-etl (the process)", () => {
     expect(await targetRows()).toEqual(before)
     expect((await ledger()).length).toBe(runs)
   })
+
+  it("a variable the source does not have: the source's refusal (422), exit 1, not retried, nothing written", async () => {
+    const before = await targetRows()
+    const result = await cli(["--date", day, "--variables", "wind_speed,rotor_speed", "--pipeline", "rotor"])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/2024-01-01 {2}failed {5}source .* rejected the request \(422\)/)
+    expect(result.stderr).not.toContain("gave up after")
+    expect(await targetRows()).toEqual(before)
+  }, 30_000)
 
   it("source down: exit 1, the URL and the reason in one line, nothing partial, the ledger says so", async () => {
     const before = await targetRows()
@@ -246,7 +255,7 @@ describe("delfos-etl (the process)", () => {
       expect(empty.stdout).toContain(
         `${day}  empty      no samples from the source: nothing loaded, the rows already there kept (--allow-empty to clear them)`
       )
-      expect(empty.stdout).toMatch(/^1 partition: 0 succeeded, 1 empty · 0 rows/m)
+      expect(empty.stdout).toMatch(/^1 day: 0 succeeded, 1 empty · 0 rows/m)
       expect(await targetRows()).toEqual(loaded)
       const status = await cli(["status", ...pipeline, "--from", day, "--to", day, "--json"])
       expect(JSON.parse(status.stdout)).toMatchObject([{ day, status: "empty", rowsWritten: 0, rowsDeleted: 0 }])
@@ -373,7 +382,9 @@ describe("delfos-etl (the process)", () => {
     expect(lines.find((line) => line.startsWith("Mon"))).toBe("Mon  · ■")
     expect(lines.find((line) => line.startsWith("Tue"))).toBe("Tue  · ■")
     expect(lines.find((line) => line.startsWith("Wed"))).toBe("Wed  · ·")
-    expect(result.stdout).toContain("■ succeeded 2  □ empty 0  ✗ failed 0  ◐ running 0  · missing 12  (14 days)")
+    expect(result.stdout).toContain(
+      "■ succeeded 2  ▲ warnings 0  ◆ errors 0  ▣ degraded 0  □ empty 0  ✗ failed 0  ◐ running 0  · missing 12  (14 days)"
+    )
     expect(result.stdout).toMatch(/last runs:\n {2}2024-01-0[12] {2}succeeded/)
   })
 

@@ -29,7 +29,7 @@ describe("delfos-etl on the embedded database (no DATABASE_URL)", () => {
     const result = await run(["run", "--from", "2024-01-01", "--to", "2024-01-07", "--concurrency", "4"])
     expect(result.stderr).toContain("using the embedded database in .delfos/alvo/")
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^7 partitions: 7 succeeded · 8,064 rows/m)
+    expect(result.stdout).toMatch(/^7 days: 7 succeeded · 8,064 rows/m)
     const status = await run(["status", "--json"])
     expect(status.code).toBe(0)
     const states = JSON.parse(status.stdout) as Array<{ day: string; status: string }>
@@ -52,10 +52,10 @@ describe("delfos-etl on the embedded database (no DATABASE_URL)", () => {
     expect((await run(["--date", "2024-01-02"])).code).toBe(0)
     const first = await run(["backfill", "--from", "2024-01-01", "--to", "2024-01-04", "--concurrency", "2"])
     expect(first.code).toBe(0)
-    expect(first.stdout).toContain("3 of 4 partitions to run (1 skipped: not missing or failed)")
+    expect(first.stdout).toContain("3 of 4 days to run (1 skipped: not missing or failed)")
     expect(first.stdout).toMatch(/backfill: 3 succeeded, 0 failed, 1 skipped, 0 retries/)
     const again = await run(["backfill", "--from", "2024-01-01", "--to", "2024-01-04"])
-    expect(again.stdout).toContain("0 of 4 partitions to run")
+    expect(again.stdout).toContain("0 of 4 days to run")
   })
 
   it("schedule: catches up, waits for the next tick, stops on SIGTERM with exit 0", async () => {

@@ -42,12 +42,12 @@ describe("delfos-etl backfill", () => {
       "2"
     ])
     expect(first.code).toBe(0)
-    expect(first.stdout).toContain("6 of 6 partitions to run")
+    expect(first.stdout).toContain("6 of 6 days to run")
     expect(first.stdout).toMatch(/backfill: 6 succeeded, 0 failed, 0 skipped, 0 retries/)
     expect((await states("bf", "2024-01-01", "2024-01-06")).every((state) => state.status === "succeeded")).toBe(true)
     const again = await cli(["backfill", "--pipeline", "bf", "--from", "2024-01-01", "--to", "2024-01-06"])
     expect(again.code).toBe(0)
-    expect(again.stdout).toContain("0 of 6 partitions to run (6 skipped: not missing or failed)")
+    expect(again.stdout).toContain("0 of 6 days to run (6 skipped: not missing or failed)")
   })
 
   it("retries a failing day up to --max-attempts, then exits 1 with the day failed in the ledger", async () => {
@@ -129,7 +129,7 @@ describe("delfos-etl backfill", () => {
       ...staleAfter
     ])
     expect(rest.code).toBe(0)
-    expect(rest.stdout).toContain(`${16 - done} of 16 partitions to run`)
+    expect(rest.stdout).toContain(`${16 - done} of 16 days to run`)
     const after = await states("resume", "2024-01-01", "2024-01-16")
     expect(after.every((state) => state.status === "succeeded")).toBe(true)
     const perDay = await query<{ n: number }>(

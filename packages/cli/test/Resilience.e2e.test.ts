@@ -86,7 +86,7 @@ describe("delfos-etl run, its database connections dropped midway", () => {
       const [code] = await exited
 
       expect(reported(), stderr).toBe(40)
-      const summary = /^40 partitions: (\d+) succeeded(?:, (\d+) failed)? · /m.exec(stdout)
+      const summary = /^40 days: (\d+) succeeded(?:, (\d+) failed)? · /m.exec(stdout)
       expect(summary, stdout).not.toBeNull()
       const [succeeded, failed] = [Number(summary![1]), Number(summary![2] ?? 0)]
       expect(succeeded + failed).toBe(40)

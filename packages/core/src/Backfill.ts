@@ -101,6 +101,8 @@ export interface Summary {
   readonly planned: number
   readonly skipped: number
   readonly succeeded: number
+  /** Partitions loaded but flagged by the quality policy (`minCoverage`). */
+  readonly degraded: number
   /** Partitions the source had no sample for (not loaded unless `allowEmpty`). */
   readonly empty: number
   readonly failed: number
@@ -131,6 +133,7 @@ export const summarize = (events: Iterable<BackfillEvent>): Summary => {
     planned,
     skipped,
     succeeded: counted("succeeded"),
+    degraded: counted("degraded"),
     empty: counted("empty"),
     failed: counted("failed"),
     retries,

@@ -2,6 +2,7 @@
  * A `Source` over samples held in memory: for tests, demos and apps that already have the data.
  * It serves a partition's samples in frames of `chunkSize`, like a streaming source would.
  */
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import type { AssetId } from "./Asset.ts"
@@ -29,8 +30,10 @@ export const make = (
 ): Source["Service"] => {
   const chunkSize = options.chunkSize ?? 1440
   const frames = framesOf(data, options.assetField)
+  const assets = [...new Set(frames.flatMap((frame) => (frame.asset === undefined ? [] : [frame.asset])))].sort()
   return Source.of({
     name: options.name ?? "memory",
+    ...(assets.length === 0 ? {} : { assets: Effect.succeed(assets) }),
     extract: ({ assets, range, variables }) =>
       Stream.suspend(() =>
         Stream.fromIterable(

@@ -47,6 +47,8 @@ export interface PartitionState {
   readonly finishedAt: string | null
   /** The worst severity among its latest quality findings; `null` without findings. */
   readonly quality: Quality.Severity | null
+  /** Its latest quality findings (of the run that loaded it); empty without any. */
+  readonly findings: ReadonlyArray<Quality.Finding>
 }
 
 /** The latest complete day in `timeZone` at `now` (epoch ms): yesterday there. */
@@ -71,9 +73,11 @@ const stateOf = (
   staleAfter: number
 ): PartitionState => {
   const quality = findings === undefined ? null : Quality.worst(findings)
+  const known = { quality, findings: findings ?? [] }
   if (run === undefined) {
     return {
       ...partition,
+      ...known,
       status: "missing",
       attempts: 0,
       lastError: null,
@@ -81,8 +85,7 @@ const stateOf = (
       rowsDeleted: null,
       durationMs: null,
       startedAt: null,
-      finishedAt: null,
-      quality
+      finishedAt: null
     }
   }
   const abandoned = isAbandoned(run, now, staleAfter)
@@ -98,7 +101,7 @@ const stateOf = (
     durationMs: run.finishedAt === null ? null : Date.parse(run.finishedAt) - Date.parse(run.startedAt),
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
-    quality
+    ...known
   }
 }
 
@@ -139,4 +142,64 @@ export const count = (states: ReadonlyArray<PartitionState>): Record<PartitionSt
   }
   for (const state of states) totals[state.status]++
   return totals
+}
+
+/**
+ * A day of a fleet at a glance: `complete` when every turbine-day is loaded (succeeded or
+ * degraded), `partial` when some are and others are not (failed, empty, missing), `failed` when
+ * none is loaded and some failed, `running` while one runs, `empty` or `missing` when all are.
+ */
+export type DayStatus = "complete" | "partial" | "failed" | "running" | "empty" | "missing"
+
+export interface DayState {
+  readonly day: Partition.Day
+  readonly timeZone: Partition.TimeZone
+  readonly status: DayStatus
+  /** Its partitions by status. */
+  readonly counts: Record<PartitionStatus, number>
+  /** The worst quality severity of its partitions; `null` without findings. */
+  readonly quality: Quality.Severity | null
+  readonly partitions: ReadonlyArray<PartitionState>
+}
+
+/** What the statuses of one day's partitions make of the day. */
+export const dayStatus = (counts: Record<PartitionStatus, number>): DayStatus => {
+  const total = statuses.reduce((sum, status) => sum + counts[status], 0)
+  const loaded = counts.succeeded + counts.degraded
+  if (counts.running > 0) return "running"
+  if (total > 0 && loaded === total) return "complete"
+  if (loaded > 0) return "partial"
+  if (counts.failed > 0) return "failed"
+  if (counts.empty > 0) return "empty"
+  return "missing"
+}
+
+const severityRank: Record<Quality.Severity, number> = { ok: 0, warn: 1, error: 2 }
+
+/** Partition states grouped by day, in the order their days first come. */
+export const byDay = (states: ReadonlyArray<PartitionState>): Array<DayState> => {
+  const groups = new Map<string, Array<PartitionState>>()
+  for (const state of states) {
+    const key = `${state.timeZone}|${state.day}`
+    let group = groups.get(key)
+    if (group === undefined) groups.set(key, (group = []))
+    group.push(state)
+  }
+  return [...groups.values()].map((partitions) => {
+    const counts = count(partitions)
+    let quality: Quality.Severity | null = null
+    for (const state of partitions) {
+      if (state.quality !== null && (quality === null || severityRank[state.quality] > severityRank[quality])) {
+        quality = state.quality
+      }
+    }
+    return {
+      day: partitions[0]!.day,
+      timeZone: partitions[0]!.timeZone,
+      status: dayStatus(counts),
+      counts,
+      quality,
+      partitions
+    }
+  })
 }

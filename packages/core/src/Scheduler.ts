@@ -65,7 +65,8 @@ export const tick = (
         ...options,
         name: definition.name,
         only: options.only ?? Backfill.defaultOnly,
-        force: due.slice(Math.max(0, due.length - lookback)).map((partition) => partition.day)
+        // The last `lookback` days, of every asset of the fleet.
+        force: lookback === 0 ? [] : [...new Set(due.map((partition) => partition.day))].slice(-lookback)
       })
     )
   )

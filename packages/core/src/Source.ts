@@ -82,6 +82,11 @@ export class Source extends Context.Service<
     /** Where the data comes from, for messages: a URL, a file name. */
     readonly name: string
     readonly extract: (request: ExtractRequest) => Stream.Stream<SampleFrame, SourceError>
+    /**
+     * The assets (turbines) the source has, in its order, for a run over the whole fleet; absent
+     * when the source knows only its default series.
+     */
+    readonly assets?: Effect.Effect<ReadonlyArray<AssetId>, SourceError> | undefined
   }
 >()("@delfos/etl/Source") {}
 
@@ -99,6 +104,7 @@ export const rateLimited = (source: Source["Service"], perSecond: number): Sourc
   })
   return Source.of({
     name: source.name,
-    extract: (request) => Stream.unwrap(Effect.as(turn, source.extract(request)))
+    extract: (request) => Stream.unwrap(Effect.as(turn, source.extract(request))),
+    ...(source.assets === undefined ? {} : { assets: Effect.andThen(turn, source.assets) })
   })
 }

@@ -145,9 +145,37 @@ export const make = (
           Stream.mapEffect(read, { concurrency: requestConcurrency }),
           Stream.flatMap(Stream.fromIterable)
         )
-      }
+      },
+      // The farm's turbines: `GET {root}/turbines`, `[{ "turbine_id": "WTG01", … }, …]`.
+      assets: Effect.suspend(() => {
+        const url = `${endpoint.slice(0, -"/sensors".length)}/turbines`
+        return fetchBody(url).pipe(Effect.flatMap((body) => Effect.fromResult(decodeTurbines(url, body))))
+      })
     })
   })
+
+/** The ids of a `GET /turbines` answer, in its order. */
+export const decodeTurbines = (
+  url: string,
+  body: Uint8Array
+): Result.Result<Array<Asset.AssetId>, Source.SourceInvalidData> => {
+  const invalid = (reason: string, row?: number) =>
+    Result.fail(new Source.SourceInvalidData({ source: url, reason, ...(row === undefined ? {} : { row }) }))
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body))
+  } catch {
+    return invalid("the turbine list is not JSON")
+  }
+  if (!Array.isArray(parsed)) return invalid("the turbine list is not a JSON array")
+  const ids: Array<Asset.AssetId> = []
+  for (const [row, item] of parsed.entries()) {
+    const id = (item as { readonly turbine_id?: unknown } | null)?.turbine_id
+    if (typeof id !== "string" || id === "") return invalid(`turbine_id is not a non-empty string`, row)
+    ids.push(id as Asset.AssetId)
+  }
+  return Result.succeed(ids)
+}
 
 const chunk = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []

@@ -12,7 +12,8 @@ import * as Layers from "../Layers.ts"
 import { defaults } from "../Options.ts"
 import * as Progress from "../Progress.ts"
 import * as Settings from "../Settings.ts"
-import { out, pipelineOptions, type RunFlags } from "./Run.ts"
+import * as Turbines from "../Turbines.ts"
+import { extent, out, pipelineOptions, type RunFlags } from "./Run.ts"
 
 export interface BackfillFlags extends RunFlags {
   readonly only?: string | undefined
@@ -39,16 +40,18 @@ export const retries = (flags: BackfillFlags): Effect.Effect<Retries, Settings.U
 
 export const program = (
   settings: Settings.Settings,
-  partitions: ReadonlyArray<Partition.Partition>,
+  days: ReadonlyArray<Partition.Partition>,
   options: Retries
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     yield* Effect.sync(() => process.stderr.write(`${Layers.targetNote(settings)}\n`))
+    const partitions = Turbines.partitions(days, yield* Turbines.resolve(settings.assets))
     let progress: Progress.Progress = Progress.none
     const started = Date.now()
     const events = yield* Backfill.run(partitions, {
       ...pipelineOptions(settings),
       concurrency: settings.concurrency,
+      batchSize: settings.batchSize,
       only: options.only,
       maxAttempts: options.maxAttempts
     }).pipe(
@@ -57,10 +60,10 @@ export const program = (
           if (event._tag === "Planned") {
             if (!settings.json) {
               process.stdout.write(
-                `${event.partitions.length} of ${partitions.length} partitions to run (${event.skipped} skipped: not ${options.only.join(" or ")})\n`
+                `${event.partitions.length} of ${extent(partitions)} to run (${event.skipped} skipped: not ${options.only.join(" or ")})\n`
               )
             }
-            progress = Progress.forRun(settings.json, event.partitions.length)
+            progress = Progress.forRun(settings.json, event.partitions)
           } else if (event.final) {
             progress.report(event.report)
           } else if (!settings.json) {
@@ -78,11 +81,14 @@ export const program = (
       yield* out(`${JSON.stringify(summary, null, 2)}\n`)
     } else {
       yield* out(
-        `backfill: ${summary.succeeded} succeeded${summary.empty > 0 ? `, ${summary.empty} empty` : ""}, ${summary.failed} failed, ` +
+        `backfill: ${summary.succeeded} succeeded${summary.degraded > 0 ? `, ${summary.degraded} degraded` : ""}` +
+          `${summary.empty > 0 ? `, ${summary.empty} empty` : ""}, ${summary.failed} failed, ` +
           `${summary.skipped} skipped, ${summary.retries} retries` +
           `${summary.unrecorded > 0 ? `, ${summary.unrecorded} not recorded in the run ledger` : ""}` +
           ` · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
+      const found = Progress.qualitySummary(summary.reports)
+      if (found !== "") yield* out(`${found}\n`)
     }
     return Progress.anyFailed(summary.reports) ? ExitCode.failed : ExitCode.success
   }).pipe(

@@ -35,6 +35,7 @@ export interface SeedFlags {
   readonly startDate?: string | undefined
   readonly days?: string | undefined
   readonly seed?: string | undefined
+  readonly turbines?: string | undefined
   readonly url?: string | undefined
   readonly databaseUrl?: string | undefined
   readonly verbose?: boolean | undefined
@@ -102,27 +103,34 @@ export const seed = (flags: SeedFlags): Promise<number> =>
       yield* Settings.partitions({ date: startDate }, "UTC" as never)
       const days = yield* Settings.integer("--days", flags.days, 1, 1, 366)
       const seed = yield* Settings.integer("--seed", flags.seed, defaults.seed, 0, Number.MAX_SAFE_INTEGER)
+      const turbines = yield* Settings.integer("--turbines", flags.turbines, 1, 1, 1000)
+      const farm = flags.turbines === undefined ? "" : `, ${turbines} turbine${turbines === 1 ? "" : "s"}`
       const databaseUrl = flags.databaseUrl === "" ? undefined : flags.databaseUrl
       if (databaseUrl !== undefined) {
         yield* Settings.checkDatabaseUrl(databaseUrl)
-        const { Generator, Requests, SensorStore, Server } = yield* Effect.promise(() => import("@delfos/fonte"))
+        const { Requests, Seeding, Server } = yield* Effect.promise(() => import("@delfos/fonte"))
         // The API's rules for a populate request (the days must end by 9999-12-31), without the API.
         const input = Requests.populateInput({ start_date: startDate, days, seed })
         if (input._tag === "Invalid") {
           const detail = typeof input.detail === "string" ? [input.detail] : input.detail.map((issue) => issue.msg)
           return yield* new FonteFailed({ message: `cannot seed ${startDate}: ${detail.join("; ")}` })
         }
-        const written = yield* SensorStore.SensorStore.use((store) =>
-          store.upsert(Generator.generate(input.value))
-        ).pipe(Effect.provide(Server.layerStore({ databaseUrl })))
-        yield* out(`seeded ${number(written)} samples from ${startDate} (${days} days, seed ${seed})\n`)
+        const started = Date.now()
+        const written = yield* Seeding.seed({ start: input.value.start, days, seed, turbines }).pipe(
+          Effect.provide(Server.layerStore({ databaseUrl }))
+        )
+        const took = (Date.now() - started) / 1000
+        yield* out(
+          `seeded ${number(written)} samples from ${startDate} (${days} days${farm}, seed ${seed}) in ${took.toFixed(1)}s` +
+            ` (${number(Math.round(written / Math.max(took, 0.001)))} samples/s)\n`
+        )
         return ExitCode.success
       }
       const url = yield* Settings.httpUrl("--url", flags.url ?? `http://localhost:${defaults.port}`)
       // The client alone: the server and PGlite are not loaded to talk to a server.
       const FonteClient = yield* Effect.promise(() => import("@delfos/fonte/FonteClient"))
       // A server started a moment ago (`fonte serve … &`) is given a few seconds to listen.
-      const answer = yield* FonteClient.populate(url, { startDate, days, seed }).pipe(
+      const answer = yield* FonteClient.populate(url, { startDate, days, seed, turbines }).pipe(
         Effect.retry({
           schedule: Schedule.spaced("250 millis"),
           times: 40,
@@ -131,7 +139,7 @@ export const seed = (flags: SeedFlags): Promise<number> =>
         Effect.provide(FetchHttpClient.layer),
         Effect.mapError((error) => new FonteFailed({ message: error.message }))
       )
-      yield* out(`${answer.message} (${startDate}, ${days} days, seed ${seed})\n`)
+      yield* out(`${answer.message} (${startDate}, ${days} days${farm}, seed ${seed})\n`)
       return ExitCode.success
     }),
     { verbose: flags.verbose === true }

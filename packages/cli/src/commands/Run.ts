@@ -2,16 +2,17 @@
  * `delfos-etl run` (and `delfos-etl --date D`): extract, transform and load each day of a range,
  * recorded in the run ledger. A day's failure is in its report; the others go on.
  */
-import { type Partition, Pipeline } from "@delfos/etl"
+import { Partition, Pipeline, RunReport } from "@delfos/etl"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { execute } from "../Execute.ts"
 import * as ExitCode from "../ExitCode.ts"
-import { number, plural } from "../Format.ts"
+import { number } from "../Format.ts"
 import * as Layers from "../Layers.ts"
 import * as Progress from "../Progress.ts"
 import * as Settings from "../Settings.ts"
+import * as Turbines from "../Turbines.ts"
 
 export interface RunFlags extends Settings.RawOptions {
   readonly date?: string | undefined
@@ -22,46 +23,64 @@ export interface RunFlags extends Settings.RawOptions {
 export const out = (text: string) => Effect.sync(() => process.stdout.write(text))
 export const note = (text: string) => Effect.sync(() => process.stderr.write(text))
 
-/** What `Pipeline.runRecorded` needs from the settings. */
+/** What `Pipeline.runBatchRecorded` needs from the settings. */
 export const pipelineOptions = (settings: Settings.Settings): Pipeline.PipelineOptions => ({
   name: settings.pipeline,
   variables: settings.variables,
   statistics: settings.statistics,
   every: settings.every,
-  allowEmpty: settings.allowEmpty
+  allowEmpty: settings.allowEmpty,
+  quality: settings.quality
 })
 
-/** Runs each partition, with progress and a summary. */
+/** `3 days` or `30 turbine-days (3 days × 10 turbines)`, of partitions. */
+export const extent = (partitions: ReadonlyArray<Partition.Partition>): string => {
+  const days = new Set(partitions.map((partition) => `${partition.timeZone}|${partition.day}`)).size
+  const turbines = new Set(partitions.flatMap((partition) => (partition.asset === undefined ? [] : [partition.asset])))
+  return Settings.ratio(days, turbines.size === 0 ? undefined : turbines.size)
+}
+
+/**
+ * Runs the partitions in batches (a day's turbines together, `--batch-size` at most), with
+ * progress and a summary: the outcomes, the rows, the quality findings.
+ */
 export const program = (
   settings: Settings.Settings,
-  partitions: ReadonlyArray<Partition.Partition>
+  days: ReadonlyArray<Partition.Partition>
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     yield* note(`${Layers.targetNote(settings)}\n`)
-    const progress = Progress.forRun(settings.json, partitions.length)
+    const partitions = Turbines.partitions(days, yield* Turbines.resolve(settings.assets))
+    const progress = Progress.forRun(settings.json, partitions)
     const started = Date.now()
     const options = pipelineOptions(settings)
-    const reports = yield* Stream.fromIterable(partitions).pipe(
+    const reports = yield* Stream.fromIterable(Pipeline.batches(partitions, settings.batchSize)).pipe(
       Stream.mapEffect(
-        (partition) =>
-          Pipeline.runRecorded(partition, options).pipe(
-            Effect.tap((report) => Effect.sync(() => progress.report(report)))
+        (batch) =>
+          Pipeline.runBatchRecorded(batch, options).pipe(
+            Effect.tap((batchReports) => Effect.sync(() => batchReports.forEach(progress.report)))
           ),
         { concurrency: settings.concurrency, unordered: true }
       ),
+      Stream.flatMap(Stream.fromIterable),
       Stream.runCollect
     )
     progress.finish()
-    const order = new Map(partitions.map((partition, i) => [partition.day, i]))
-    const sorted = [...reports].sort((a, b) => order.get(a.day)! - order.get(b.day)!)
+    const order = new Map(partitions.map((partition, i) => [Partition.key(partition), i]))
+    const sorted = [...reports].sort(
+      (a, b) =>
+        order.get(Partition.key(RunReport.partitionOf(a)))! - order.get(Partition.key(RunReport.partitionOf(b)))!
+    )
     if (settings.json) {
       yield* out(`${JSON.stringify(sorted, null, 2)}\n`)
     } else {
       const rows = sorted.reduce((total, report) => total + report.rowsWritten, 0)
       yield* out(
-        `${plural(sorted.length, "partition")}: ${Progress.counts(sorted)}` +
+        `${extent(partitions)}: ${Progress.counts(sorted)}` +
           ` · ${number(rows)} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
+      const found = Progress.qualitySummary(sorted)
+      if (found !== "") yield* out(`${found}\n`)
     }
     return Progress.anyFailed(sorted) ? ExitCode.failed : ExitCode.success
   }).pipe(Layers.provide(settings, Layer.merge(Layers.source(settings), Layers.target(settings))))

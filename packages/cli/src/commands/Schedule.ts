@@ -2,7 +2,7 @@
  * `delfos-etl schedule`: a long-running process that runs the days that are due at once and on each
  * cron tick (in `--timezone`), catching up after downtime, until SIGINT/SIGTERM.
  */
-import { type Partition, Scheduler } from "@delfos/etl"
+import { Partition, Scheduler } from "@delfos/etl"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -12,6 +12,7 @@ import * as Layers from "../Layers.ts"
 import { defaults } from "../Options.ts"
 import * as Progress from "../Progress.ts"
 import * as Settings from "../Settings.ts"
+import * as Turbines from "../Turbines.ts"
 import { type BackfillFlags, type Retries, retries } from "./Backfill.ts"
 import { note, out, pipelineOptions } from "./Run.ts"
 
@@ -29,14 +30,17 @@ export interface ScheduleOptions extends Retries {
 export const program = (settings: Settings.Settings, options: ScheduleOptions): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     yield* note(`${Layers.targetNote(settings)}\n`)
+    const assets = yield* Turbines.resolve(settings.assets)
+    const fleet = assets === undefined ? "" : ` over ${assets.length} turbine${assets.length === 1 ? "" : "s"}`
     yield* out(
-      `schedule "${options.cron}" (${settings.timeZone}) for pipeline "${settings.pipeline}" from ${options.startDay}, lookback ${options.lookback} days\n`
+      `schedule "${options.cron}" (${settings.timeZone}) for pipeline "${settings.pipeline}"${fleet} from ${options.startDay}, lookback ${options.lookback} days\n`
     )
     yield* Scheduler.run(
-      { name: settings.pipeline, startDay: options.startDay, timeZone: settings.timeZone },
+      { name: settings.pipeline, startDay: options.startDay, timeZone: settings.timeZone, assets },
       {
         ...pipelineOptions(settings),
         concurrency: settings.concurrency,
+        batchSize: settings.batchSize,
         only: options.only,
         maxAttempts: options.maxAttempts,
         cron: options.cron,
@@ -47,7 +51,9 @@ export const program = (settings: Settings.Settings, options: ScheduleOptions): 
         if (event._tag === "Tick") return out(`tick at ${event.at}: ${event.due} partitions due\n`)
         if (event._tag === "Waiting") return out(`next tick at ${event.until}\n`)
         if (event._tag === "Planned") return out(`  ${event.partitions.length} to run, ${event.skipped} already done\n`)
-        if (!event.final) return note(`  ${event.report.day} attempt ${event.attempt} failed, retrying\n`)
+        if (!event.final) {
+          return note(`  ${Partition.format(event.report)} attempt ${event.attempt} failed, retrying\n`)
+        }
         const line = `  ${Progress.reportLine(event.report)}\n`
         return Progress.isFailure(event.report) ? note(line) : out(line)
       })
