@@ -373,8 +373,67 @@ describe("delfos-etl (the process)", () => {
     expect(states[2]!.attempts).toBe(0)
   })
 
+  it("status marks a loaded day's quality: a frozen anemometer is an error, a 2-hour gap a warning", async () => {
+    // Two days the test serves itself: wind speed stuck at 7.5 all of 2024-02-05; 2024-02-06 with
+    // no sample from 10:00 to 12:00. Power varies (no frozen power), within range.
+    const minutes = (date: string) =>
+      Array.from({ length: 1440 }, (_, m) => ({
+        timestamp: new Date(Date.parse(`${date}T00:00:00Z`) + m * 60_000).toISOString().slice(0, 19),
+        wind_speed: date === "2024-02-05" ? 7.5 : 7 + Math.sin(m / 30),
+        power: 2000 + 500 * Math.sin(m / 17)
+      }))
+    const served = await fakeSource((request, response) => {
+      const from = new URL(request.url!, "http://x").searchParams.get("start_date")!.slice(0, 10)
+      const rows = minutes(from).filter(
+        (row) =>
+          from !== "2024-02-06" || row.timestamp < "2024-02-06T10:00:00" || row.timestamp >= "2024-02-06T12:00:00"
+      )
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(rows))
+    })
+    try {
+      const pipeline = ["--pipeline", "marks", "--source-url", served.url]
+      const result = await cli(["run", "--from", "2024-02-05", "--to", "2024-02-06", ...pipeline])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/2024-02-05 {2}succeeded .* quality error: wind_speed frozen: /)
+      expect(result.stdout).toMatch(/2024-02-06 {2}succeeded .* quality warn: .*longest_gap: 2(\.0)? h/)
+      expect(result.stdout).toContain("quality of 2 days: 0 ok, 1 warn, 1 error")
+      const status = await cli(["status", "--from", "2024-02-05", "--to", "2024-02-06", ...pipeline])
+      expect(status.code).toBe(0)
+      // 2024-02-05 is a Monday.
+      const lines = status.stdout.split("\n")
+      expect(lines.find((line) => line.startsWith("Mon"))).toBe("Mon  ◆")
+      expect(lines.find((line) => line.startsWith("Tue"))).toBe("Tue  ▲")
+      expect(status.stdout).toContain("■ succeeded 0  ▲ warnings 1  ◆ errors 1")
+      expect(status.stdout).toMatch(/worst quality:\n {2}2024-02-05 {2}error +wind_speed frozen/)
+      const json = await cli(["status", "--from", "2024-02-05", "--to", "2024-02-06", "--json", ...pipeline])
+      const states = JSON.parse(json.stdout) as Array<{
+        quality: string
+        findings: Array<{ check: string; severity: string }>
+      }>
+      expect(states.map((state) => state.quality)).toEqual(["error", "warn"])
+      expect(states[0]!.findings).toContainEqual(expect.objectContaining({ check: "frozen", severity: "error" }))
+    } finally {
+      served.close()
+    }
+  })
+
   it("status draws a calendar with totals and the last runs", async () => {
-    expect((await cli(["run", "--from", "2024-01-01", "--to", "2024-01-02", "--pipeline", "calendar"])).code).toBe(0)
+    // Power only: another test planted a 99 m/s wind speed on 2024-01-01 (an out-of-range error).
+    expect(
+      (
+        await cli([
+          "run",
+          "--from",
+          "2024-01-01",
+          "--to",
+          "2024-01-02",
+          "--pipeline",
+          "calendar",
+          "--variables",
+          "power"
+        ])
+      ).code
+    ).toBe(0)
     const result = await cli(["status", "--from", "2023-12-25", "--to", "2024-01-07", "--pipeline", "calendar"])
     expect(result.code).toBe(0)
     const lines = result.stdout.split("\n")
