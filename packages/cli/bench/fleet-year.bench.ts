@@ -74,11 +74,14 @@ try {
     const wall = (performance.now() - started) / 1000
     if (timed.status !== 0) throw new Error(`the run exited ${timed.status}: ${timed.stderr.slice(-2000)}`)
     const [, peakKiB] = timed.stderr.trim().split("\n").at(-1)!.split(" ").map(Number)
-    const [{ rows }] = await TestDatabase.query<{ rows: number }>(target.url, "SELECT count(*)::int AS rows FROM data")
-    const [{ runs }] = await TestDatabase.query<{ runs: number }>(
-      target.url,
-      "SELECT count(*)::int AS runs FROM etl_run WHERE status = 'succeeded' OR status = 'degraded'"
-    )
+    const rows = (await TestDatabase.query<{ rows: number }>(target.url, "SELECT count(*)::int AS rows FROM data"))[0]!
+      .rows
+    const runs = (
+      await TestDatabase.query<{ runs: number }>(
+        target.url,
+        "SELECT count(*)::int AS runs FROM etl_run WHERE status = 'succeeded' OR status = 'degraded'"
+      )
+    )[0]!.runs
     if (runs !== turbines * days) throw new Error(`${turbines * days - runs} turbine-days not loaded`)
     console.log(
       `etl: ${runs} turbine-days, ${rows.toLocaleString("en")} rows in ${wall.toFixed(1)} s: ` +
