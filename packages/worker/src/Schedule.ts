@@ -4,9 +4,10 @@
  * would run: every missing or failed day from the start day to yesterday, and the last `lookback`
  * days (yesterday included) whatever their status. Workers that carry the same schedule claim each
  * tick in `etl_schedule`, so it is queued once; a tick missed while no worker ran is made up when
- * one starts, and older ones by state.
+ * one starts, and older ones by state. A definition with `assets` queues its days for those
+ * turbines, `batchSize` to a job.
  */
-import { type Partition, Partitions, Runner, Scheduler } from "@delfos/etl"
+import { Partition, Partitions, Runner, Scheduler } from "@delfos/etl"
 import * as Clock from "effect/Clock"
 import * as Cron from "effect/Cron"
 import * as Effect from "effect/Effect"
@@ -23,8 +24,10 @@ export interface ScheduleOptions extends Omit<Jobs.JobOptions, "pipeline"> {
   readonly lookback?: number | undefined
   /** Which earlier days each tick queues, by status; `missing` and `failed` by default. */
   readonly only?: ReadonlyArray<Partitions.PartitionStatus> | undefined
-  /** Attempts per partition job; 5 by default. */
+  /** Attempts per job; 5 by default. */
   readonly maxAttempts?: number | undefined
+  /** Turbines of one day per job, for a definition with `assets`; 25 by default (`Enqueue.EnqueueOptions`). */
+  readonly batchSize?: number | undefined
 }
 
 /** The same default as the core's `Scheduler`. */
@@ -37,8 +40,9 @@ export type TickResult =
   | ({ readonly _tag: "Queued"; readonly at: Date; readonly due: number } & Enqueue.BackfillResult)
 
 /**
- * The days a tick at `now` (epoch ms) queues and forces: the pipeline's partitions due then (start
- * day to yesterday), and the last `lookback` of them.
+ * The partitions a tick at `now` (epoch ms) queues and the days it forces: the pipeline's
+ * partitions due then (start day to yesterday, each day for each of its `assets` if it has some),
+ * and the last `lookback` days.
  */
 export const plan = (
   definition: Partitions.Definition,
@@ -46,7 +50,8 @@ export const plan = (
   lookback: number = defaultLookback
 ): { readonly due: Array<Partition.Partition>; readonly force: Array<Partition.Day> } => {
   const due = Partitions.due(definition, now)
-  return { due, force: due.slice(Math.max(0, due.length - Math.max(0, lookback))).map((partition) => partition.day) }
+  const days = Partition.days(definition.startDay, Partitions.lastCompleteDay(definition.timeZone, now))
+  return { due, force: days.slice(Math.max(0, days.length - Math.max(0, lookback))) }
 }
 
 /**
@@ -130,9 +135,11 @@ export const validate = (
     if (!Number.isInteger(lookback) || lookback < 0) {
       return yield* new Jobs.InvalidJob({ reason: `lookback must be a whole number ≥ 0, got ${lookback}` })
     }
-    yield* Enqueue.validate(
-      { day: definition.startDay, timeZone: definition.timeZone },
-      { ...options, pipeline: definition.name }
+    // A job of the start day for every turbine checks the ids and the batch size too.
+    yield* Effect.forEach(
+      Partition.forAssets([{ day: definition.startDay, timeZone: definition.timeZone }], definition.assets),
+      (partition) => Enqueue.validate(partition, { ...options, pipeline: definition.name }),
+      { discard: true }
     )
     return cron
   })
