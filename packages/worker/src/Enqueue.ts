@@ -163,9 +163,11 @@ const addJobs = (
     const queued = new Set(toQueue.map(Partition.key))
     const failedCover = new Set(existing.filter((job) => job.failed).flatMap((job) => job.covers))
     const requeued = toQueue.filter((partition) => failedCover.has(Partition.key(partition))).length
-    // A job that failed for good goes once all it covered is queued again; one covering a turbine
-    // not asked for now stays, failed, for that turbine (it never runs again either way).
-    const replaced = existing.filter((job) => job.failed && job.covers.every((covered) => queued.has(covered)))
+    // A job that failed for good goes once a live job covers all it covered, or it is queued now;
+    // one covering a turbine not asked for stays, failed, for that turbine (it never runs again).
+    const replaced = existing.filter(
+      (job) => job.failed && job.covers.every((covered) => queued.has(covered) || live.has(covered))
+    )
     if (replaced.length > 0) {
       // complete_jobs deletes only jobs that are not locked: nobody runs a job with no attempt left.
       yield* sql`SELECT count(*) FROM graphile_worker.complete_jobs(${replaced.map((job) => job.id)}::bigint[])`
