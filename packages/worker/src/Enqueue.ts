@@ -6,8 +6,9 @@
  * queued afresh. `backfill` first plans from the run ledger, as the in-process backfill does.
  * Enqueuers of one pipeline take turns, so what they read stays true until they commit.
  */
-import { Backfill, Ledger, Partition, type Partitions, Pipeline } from "@delfos/etl"
+import { Asset, Backfill, Ledger, Partition, type Partitions, Pipeline, Source } from "@delfos/etl"
 import { RunLedger } from "@delfos/etl-sink-postgres"
+import { HttpSource } from "@delfos/etl-source-http"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
@@ -45,6 +46,13 @@ export interface BackfillResult extends EnqueueResult {
 }
 
 export interface EnqueueOptions extends Jobs.JobOptions {
+  /**
+   * The turbines of each day given: ids (`["WTG01", "WTG02"]`), or `"all"`, those the source the
+   * jobs read lists (`Source.assets` of the HTTP source at `sourceUrl`, the fonte's
+   * `GET /turbines`), asked once per call. Absent: the partitions as given, each of its own turbine
+   * (`Partition.forAssets`) or of the default series.
+   */
+  readonly assets?: ReadonlyArray<string> | "all" | undefined
   /** Attempts before a job fails for good; 5 by default (`defaultMaxAttempts`). */
   readonly maxAttempts?: number | undefined
   /**
@@ -84,17 +92,62 @@ const batchSizeOf = (given: number | undefined): Effect.Effect<number, Jobs.Inva
  * The jobs of `partitions`: each day's turbines in `Asset.compare` order, cut into batches of
  * `batchSize` (`Pipeline.batches`), each a job; a day of the default series is a job of its own.
  */
-const jobsOf = (partitions: ReadonlyArray<Partition.Partition>, options: EnqueueOptions, batchSize: number) =>
+const jobsOf = (partitions: ReadonlyArray<Partition.Partition>, options: Jobs.JobOptions, batchSize: number) =>
   Effect.forEach(Pipeline.batches([...partitions].sort(Partition.compare), batchSize), (batch) =>
     Jobs.ofBatch(batch, options)
   )
 
-/** The partitions asked for, once each, and the options checked; no I/O. */
-const settingsOf = (partitions: Iterable<Partition.Partition>, options: EnqueueOptions) =>
+/** `options.assets` as ids, checked; `"all"` stays to be asked of the source. */
+const namedAssets = (
+  assets: EnqueueOptions["assets"]
+): Effect.Effect<ReadonlyArray<Asset.AssetId> | "all" | undefined, Jobs.InvalidJob> =>
+  assets === undefined || assets === "all"
+    ? Effect.succeed(assets)
+    : assets.length === 0
+      ? Effect.fail(new Jobs.InvalidJob({ reason: 'assets is empty: name turbines such as WTG01, or "all"' }))
+      : Effect.forEach(assets, (asset) =>
+          Asset.parse(asset).pipe(Effect.mapError((error) => new Jobs.InvalidJob({ reason: error.message })))
+        )
+
+/**
+ * The turbines `options.assets` names: its ids (`InvalidJob` for a bad one), or for `"all"` those
+ * the HTTP source at `options.sourceUrl` lists (the source the jobs read; its `SourceError` when it
+ * cannot say, `InvalidJob` when it lists none); `undefined` when absent.
+ */
+export const assets = (
+  options: Pick<EnqueueOptions, "assets" | "sourceUrl">
+): Effect.Effect<ReadonlyArray<Asset.AssetId> | undefined, Jobs.InvalidJob | Source.SourceError> =>
+  Effect.gen(function* () {
+    const named = yield* namedAssets(options.assets)
+    if (named !== "all") return named
+    const listed = yield* Effect.gen(function* () {
+      const source = yield* Source.Source
+      if (source.assets === undefined) {
+        return yield* new Jobs.InvalidJob({ reason: `assets "all": the source ${source.name} does not list turbines` })
+      }
+      return yield* source.assets
+    }).pipe(
+      Effect.provide(HttpSource.layer({ baseUrl: options.sourceUrl ?? HttpSource.defaultBaseUrl })),
+      Effect.catchTag("InvalidSourceUrl", (error) => Effect.fail(new Jobs.InvalidJob({ reason: error.message })))
+    )
+    if (listed.length === 0) {
+      return yield* new Jobs.InvalidJob({
+        reason: `assets "all": the source at ${options.sourceUrl ?? HttpSource.defaultBaseUrl} lists no turbines`
+      })
+    }
+    return listed
+  }).pipe(Effect.withSpan("Enqueue.assets"))
+
+/** The partitions asked for (each day for `assets`, if given), once each, and the options checked; no I/O but for `"all"`. */
+const settingsOf = (
+  partitions: Iterable<Partition.Partition>,
+  options: EnqueueOptions,
+  listed: ReadonlyArray<Asset.AssetId> | undefined
+) =>
   Effect.gen(function* () {
     const batchSize = yield* batchSizeOf(options.batchSize)
     const maxAttempts = yield* maxAttemptsOf(options.maxAttempts)
-    const given = [...partitions]
+    const given = listed === undefined ? [...partitions] : Partition.forAssets([...partitions], listed)
     const byKey = new Map(given.map((partition) => [Partition.key(partition), partition]))
     const unique = [...byKey.values()]
     // Every job they could make, checked now: a bad option or partition fails before any I/O.
@@ -102,11 +155,25 @@ const settingsOf = (partitions: Iterable<Partition.Partition>, options: EnqueueO
     return { given: given.length, unique, batchSize, maxAttempts }
   })
 
-/** Checks `options` as a job of `partition` would use them (`InvalidJob`), with no I/O. */
+/**
+ * Checks `options` as a job of `partition` would use them (`InvalidJob`), with no I/O: the turbine
+ * ids too, not yet which turbines `"all"` stands for.
+ */
 export const validate = (
   partition: Partition.Partition,
   options: EnqueueOptions
-): Effect.Effect<void, Jobs.InvalidJob> => Effect.asVoid(settingsOf([partition], options))
+): Effect.Effect<void, Jobs.InvalidJob> =>
+  Effect.flatMap(namedAssets(options.assets), (named) =>
+    Effect.asVoid(settingsOf([partition], options, named === "all" ? undefined : named))
+  )
+
+/** `options.assets` resolved (asking the source for `"all"` only once every option is known good), then the settings. */
+const resolved = (partitions: Iterable<Partition.Partition>, options: EnqueueOptions) =>
+  Effect.gen(function* () {
+    const list = [...partitions]
+    if (list[0] !== undefined) yield* validate(list[0], options)
+    return yield* settingsOf(list, options, yield* assets(options))
+  })
 
 const none: EnqueueResult = { added: 0, alreadyQueued: 0, requeued: 0 }
 
@@ -193,18 +260,23 @@ const addJobs = (
   })
 
 /**
- * Queues `partitions` (days of the default series, turbine-days of a farm, or both), the
- * turbines of a day `batchSize` to a job, leaving alone those a waiting, retrying or running job
- * covers; a job that failed for good is replaced. Done partitions have no job, so they are queued
- * again: this is a re-run (see `backfill` to queue only what the ledger says needs it). Options
- * are checked before any I/O (`InvalidJob`); one transaction.
+ * Queues `partitions` (days of the default series, turbine-days of a farm, or both; with
+ * `assets`, each day for those turbines), the turbines of a day `batchSize` to a job, leaving alone
+ * those a waiting, retrying or running job covers; a job that failed for good is replaced. Done
+ * partitions have no job, so they are queued again: this is a re-run (see `backfill` to queue only
+ * what the ledger says needs it). Options are checked before any I/O (`InvalidJob`); `"all"` is
+ * asked of the source (`SourceError`) before the queue is touched; one transaction.
  */
 export const enqueue = (
   partitions: Iterable<Partition.Partition>,
   options: EnqueueOptions = {}
-): Effect.Effect<EnqueueResult, Jobs.InvalidJob | Queue.QueueUnavailable, SqlClient.SqlClient | Queue.Queue> =>
+): Effect.Effect<
+  EnqueueResult,
+  Jobs.InvalidJob | Source.SourceError | Queue.QueueUnavailable,
+  SqlClient.SqlClient | Queue.Queue
+> =>
   Effect.gen(function* () {
-    const { batchSize, given, maxAttempts, unique } = yield* settingsOf(partitions, options)
+    const { batchSize, given, maxAttempts, unique } = yield* resolved(partitions, options)
     if (unique.length === 0) return none
     const pipeline = options.pipeline ?? Pipeline.defaultName
     const sql = yield* SqlClient.SqlClient
@@ -230,9 +302,13 @@ export const enqueue = (
 export const backfill = (
   partitions: ReadonlyArray<Partition.Partition>,
   options: BackfillOptions = {}
-): Effect.Effect<BackfillResult, Jobs.InvalidJob | Queue.QueueUnavailable, SqlClient.SqlClient | Queue.Queue> =>
+): Effect.Effect<
+  BackfillResult,
+  Jobs.InvalidJob | Source.SourceError | Queue.QueueUnavailable,
+  SqlClient.SqlClient | Queue.Queue
+> =>
   Effect.gen(function* () {
-    const { batchSize, maxAttempts, unique } = yield* settingsOf(partitions, options)
+    const { batchSize, maxAttempts, unique } = yield* resolved(partitions, options)
     if (unique.length === 0) return { ...none, planned: 0, skipped: 0 }
     const pipeline = options.pipeline ?? Pipeline.defaultName
     const sql = yield* SqlClient.SqlClient

@@ -158,6 +158,15 @@ describe("a farm on the queue", () => {
         planned: 15,
         skipped: 0
       })
+      // The days with the turbines as an option: named, or all the fonte lists (`GET /turbines`).
+      const dayPartitions = days.map((day) => Partition.makeUnsafe(day))
+      for (const assets of [[...turbines], "all"] as const) {
+        expect(await db.run(Enqueue.enqueue(dayPartitions, { ...options, assets }))).toEqual({
+          added: 0,
+          alreadyQueued: 15,
+          requeued: 0
+        })
+      }
       const queued = await jobsOf(db, "farm")
       expect(queued.map((job) => job.key)).toEqual(keys)
       expect(queued.every((job) => job.revision === 0 && job.attempts === 0)).toBe(true)
@@ -288,32 +297,28 @@ describe("a farm on the queue", () => {
   )
 
   it.skipIf(TestDatabase.onPglite)(
-    `a worker carrying a fleet's schedule queues each day for its turbines, batchSize to a job, and runs them${needsPostgres}`,
+    `a worker carrying a fleet's schedule queues each day for every turbine the source lists, batchSize to a job, and runs them${needsPostgres}`,
     async () => {
       const yesterday = Partitions.lastCompleteDay(Partition.utc, Date.now())
       const before = Partition.addDays(yesterday, -1)
       // The fonte has no samples for these days: every turbine-day ends `empty`, which is not a failure.
+      // Every turbine the fonte lists, asked at each tick.
       const schedule = {
-        definition: {
-          name: "nightly-farm",
-          startDay: before,
-          timeZone: Partition.utc,
-          assets: ["WTG01", "WTG02", "WTG03"].map((asset) => Asset.AssetId.make(asset))
-        },
-        options: { sourceUrl: fonte.apiUrl, cron: "0 0 * * *", lookback: 1, batchSize: 2 }
+        definition: { name: "nightly-farm", startDay: before, timeZone: Partition.utc },
+        options: { sourceUrl: fonte.apiUrl, cron: "0 0 * * *", lookback: 1, assets: "all" as const, batchSize: 2 }
       }
       const worker = await startWorker({ databaseUrl: db.url, pollInterval: 100, schedule })
       try {
         await waitFor(
-          "the catch-up tick's 6 turbine-days to run",
-          async () => (await ledgerOf("nightly-farm")).filter((run) => run.status !== "running").length === 6,
+          "the catch-up tick's 10 turbine-days to run",
+          async () => (await ledgerOf("nightly-farm")).filter((run) => run.status !== "running").length === 10,
           20_000
         )
       } finally {
         await worker.stop()
       }
       expect((await ledgerOf("nightly-farm")).map((run) => [run.day, run.asset, run.status])).toEqual(
-        [before, yesterday].flatMap((day) => ["WTG01", "WTG02", "WTG03"].map((asset) => [day, asset, "empty"]))
+        [before, yesterday].flatMap((day) => turbines.map((asset) => [day, asset, "empty"]))
       )
     },
     30_000

@@ -56,7 +56,9 @@ describe("Schedule", () => {
     [{ variables: ["rotor_speed"] }, 'unknown variable "rotor_speed"'],
     [{ sourceUrl: "fonte:8000" }, "http(s) URL"],
     [{ batchSize: 0 }, "batchSize must be a whole number from 1 to 50, got 0"],
-    [{ batchSize: 51 }, "batchSize must be a whole number from 1 to 50, got 51"]
+    [{ batchSize: 51 }, "batchSize must be a whole number from 1 to 50, got 51"],
+    [{ assets: ["WTG01", "WTG 02"] }, 'invalid asset "WTG 02"'],
+    [{ assets: [] }, "assets is empty"]
   ])("%j is refused before any I/O", (options, message) => {
     const error = Effect.runSync(Effect.flip(Schedule.validate(definition, options)))
     expect(error.message).toContain(message)
