@@ -30,6 +30,8 @@ export interface JobInfo {
   /** Attempts so far, this one included. */
   readonly attempts: number
   readonly maxAttempts: number
+  /** When it was queued (the database's clock). */
+  readonly createdAt: Date
 }
 
 /** A task as an Effect: fails (or is interrupted) to fail the attempt, which graphile-worker retries. */
@@ -117,7 +119,8 @@ export const run = <R>(options: RunOptions<R>): Effect.Effect<Running, unknown, 
             id: job.id,
             lockedBy: job.locked_by ?? "unknown",
             attempts: job.attempts,
-            maxAttempts: job.max_attempts
+            maxAttempts: job.max_attempts,
+            createdAt: job.created_at
           }),
           { signal: helpers.abortSignal }
         )

@@ -1,10 +1,9 @@
 /**
  * Dead-worker recovery on the run ledger's heartbeat, the one liveness rule of the product: a job's
- * sign of life is the `heartbeat_at` of the run it started (before that run exists, the time it was
- * locked). A worker pool all of whose jobs have shown none for `staleAfter` is dead: its runs are
+ * sign of life is the latest `heartbeat_at` of the runs it started, one per partition it covers
+ * (before they exist, the time it was locked). A worker pool all of whose jobs have shown none for `staleAfter` is dead: its runs are
  * recorded as abandoned and its jobs given back to the queue (graphile-worker alone waits 4 hours).
  */
-import type { Ledger } from "@delfos/etl"
 import { RunLedger } from "@delfos/etl-sink-postgres"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,9 +19,11 @@ export interface RecoveredJob {
   /** The dead pool's id (graphile-worker's `locked_by`). */
   readonly lockedBy: string
   readonly lockedAt: Date
-  /** Its run in the ledger, when it had started one: recorded as failed, abandoned. */
+  /** Its latest run in the ledger, when it had started one; if still `running`, recorded as failed, abandoned. */
   readonly runId: number | null
-  /** Its last sign of life: its run's heartbeat, or its lock before the run existed. */
+  /** Its runs since the lock, one per partition of its batch (a turbine-day); empty before they started. */
+  readonly runIds: ReadonlyArray<number>
+  /** Its last sign of life: its runs' latest heartbeat, or its lock before they existed. */
   readonly lastSeen: Date
 }
 
@@ -37,7 +38,8 @@ interface LockedJob {
   readonly locked_by: string
   readonly locked_at: Date
   readonly run_id: number | null
-  readonly run_status: Ledger.Status | null
+  readonly run_ids: ReadonlyArray<number> | null
+  readonly running_ids: ReadonlyArray<number> | null
   readonly last_seen: Date
   readonly stale: boolean
 }
@@ -64,31 +66,35 @@ export const sweep = (
         const [lock] = yield* sql<{ locked: boolean }>`SELECT
           pg_try_advisory_xact_lock(hashtextextended('delfos-etl-worker/sweep', 0)) AS locked`
         if (lock?.locked !== true) return []
-        // A job's run: the latest of its partition started by its pool since the lock. Every time
-        // is the database's.
+        // A job's runs: those of the partitions its key names (its day's default series, or each
+        // turbine of its batch) started by its pool since the lock. Every time is the database's.
         const jobs = yield* sql<LockedJob>`SELECT j.id::text AS id, j.key, j.locked_by, j.locked_at,
-            r.id AS run_id, r.status AS run_status, coalesce(r.heartbeat_at, j.locked_at) AS last_seen,
+            r.run_id, r.run_ids, r.running_ids, coalesce(r.heartbeat_at, j.locked_at) AS last_seen,
             coalesce(r.heartbeat_at, j.locked_at) < now() - make_interval(secs => ${staleAfter / 1000}) AS stale
           FROM graphile_worker.jobs AS j
-          CROSS JOIN LATERAL (SELECT regexp_match(j.key, '^([^:]+):(.+):(\\d{4}-\\d{2}-\\d{2})$') AS part) AS k
-          LEFT JOIN LATERAL (
-            SELECT id, status, heartbeat_at FROM etl_run
+          CROSS JOIN LATERAL (
+            SELECT regexp_match(j.key, '^([^:]+):([^:]+):(\\d{4}-\\d{2}-\\d{2})(?::([^:]+))?$') AS part
+          ) AS k
+          CROSS JOIN LATERAL (
+            SELECT max(id) AS run_id, array_agg(id ORDER BY id) AS run_ids,
+              array_agg(id ORDER BY id) FILTER (WHERE status = 'running') AS running_ids,
+              max(heartbeat_at) AS heartbeat_at
+            FROM etl_run
             WHERE pipeline = k.part[1] AND time_zone = k.part[2] AND partition_day = k.part[3]::date
+              AND asset = ANY(coalesce(string_to_array(k.part[4], ','), ARRAY['']))
               AND runner = j.locked_by AND started_at >= j.locked_at
-            ORDER BY attempt DESC
-            LIMIT 1
-          ) AS r ON true
+          ) AS r
           WHERE j.task_identifier = ${Jobs.runPartitionTask} AND j.locked_by IS NOT NULL`
         // A pool is dead when none of its jobs shows a sign of life: a pool that beats for one job
         // is alive, and its other jobs are its business.
         const alive = new Set(jobs.filter((job) => !job.stale).map((job) => job.locked_by))
         const dead = jobs.filter((job) => !alive.has(job.locked_by))
         if (dead.length === 0) return []
-        const running = dead.filter((job) => job.run_status === "running" && job.run_id !== null)
+        const running = dead.flatMap((job) => job.running_ids ?? [])
         if (running.length > 0) {
           // Locked, and checked again: a run that ended meanwhile keeps its outcome.
           const still = yield* sql<{ id: number; runner: string }>`SELECT id, runner FROM etl_run
-            WHERE id = ANY(${running.map((job) => job.run_id!)}::int[]) AND status = 'running'
+            WHERE id = ANY(${running}::int[]) AND status = 'running'
             FOR UPDATE`
           const ledger = yield* RunLedger.make
           yield* Effect.forEach(still, (run) => ledger.fail([run.id], abandonedBecause(run.runner, staleAfter)), {
@@ -104,6 +110,7 @@ export const sweep = (
             lockedBy: job.locked_by,
             lockedAt: job.locked_at,
             runId: job.run_id,
+            runIds: job.run_ids ?? [],
             lastSeen: job.last_seen
           })
         )

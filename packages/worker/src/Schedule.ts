@@ -4,9 +4,10 @@
  * would run: every missing or failed day from the start day to yesterday, and the last `lookback`
  * days (yesterday included) whatever their status. Workers that carry the same schedule claim each
  * tick in `etl_schedule`, so it is queued once; a tick missed while no worker ran is made up when
- * one starts, and older ones by state.
+ * one starts, and older ones by state. A farm's schedule (`assets` in its options, or its
+ * definition's) queues each day for its turbines, `batchSize` to a job.
  */
-import { type Partition, Partitions, Runner, Scheduler } from "@delfos/etl"
+import { Partition, Partitions, Runner, Scheduler, type Source } from "@delfos/etl"
 import * as Clock from "effect/Clock"
 import * as Cron from "effect/Cron"
 import * as Effect from "effect/Effect"
@@ -23,8 +24,16 @@ export interface ScheduleOptions extends Omit<Jobs.JobOptions, "pipeline"> {
   readonly lookback?: number | undefined
   /** Which earlier days each tick queues, by status; `missing` and `failed` by default. */
   readonly only?: ReadonlyArray<Partitions.PartitionStatus> | undefined
-  /** Attempts per partition job; 5 by default. */
+  /** Attempts per job; 5 by default. */
   readonly maxAttempts?: number | undefined
+  /**
+   * The farm's turbines: ids, or `"all"`, those the source at `sourceUrl` lists, asked at every tick
+   * (a turbine added to the farm joins at the next tick). Absent: the definition's `assets`, if any,
+   * else the default series.
+   */
+  readonly assets?: ReadonlyArray<string> | "all" | undefined
+  /** Turbines of one day per job; 25 by default (`Enqueue.EnqueueOptions`). */
+  readonly batchSize?: number | undefined
 }
 
 /** The same default as the core's `Scheduler`. */
@@ -37,8 +46,9 @@ export type TickResult =
   | ({ readonly _tag: "Queued"; readonly at: Date; readonly due: number } & Enqueue.BackfillResult)
 
 /**
- * The days a tick at `now` (epoch ms) queues and forces: the pipeline's partitions due then (start
- * day to yesterday), and the last `lookback` of them.
+ * The partitions a tick at `now` (epoch ms) queues and the days it forces: the pipeline's
+ * partitions due then (start day to yesterday, each day for each of its `assets` if it has some),
+ * and the last `lookback` days.
  */
 export const plan = (
   definition: Partitions.Definition,
@@ -46,7 +56,8 @@ export const plan = (
   lookback: number = defaultLookback
 ): { readonly due: Array<Partition.Partition>; readonly force: Array<Partition.Day> } => {
   const due = Partitions.due(definition, now)
-  return { due, force: due.slice(Math.max(0, due.length - Math.max(0, lookback))).map((partition) => partition.day) }
+  const days = Partition.days(definition.startDay, Partitions.lastCompleteDay(definition.timeZone, now))
+  return { due, force: days.slice(Math.max(0, days.length - Math.max(0, lookback))) }
 }
 
 /**
@@ -58,10 +69,18 @@ export const tick = (
   definition: Partitions.Definition,
   options: ScheduleOptions,
   at: Date
-): Effect.Effect<TickResult, Jobs.InvalidJob | Queue.QueueUnavailable, SqlClient.SqlClient | Queue.Queue> =>
+): Effect.Effect<
+  TickResult,
+  Jobs.InvalidJob | Source.SourceError | Queue.QueueUnavailable,
+  SqlClient.SqlClient | Queue.Queue
+> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const runner = yield* Runner.Runner
+    // The farm's turbines, asked of the source before the transaction (no lock held over HTTP).
+    const { assets: _, ...jobOptions } = options
+    const listed = yield* Enqueue.assets(options)
+    const farm = listed === undefined ? definition : { ...definition, assets: listed }
     return yield* Queue.transaction(
       Effect.gen(function* () {
         const claimed = yield* sql`INSERT INTO etl_schedule (pipeline, last_tick_at, ticked_by)
@@ -72,14 +91,14 @@ export const tick = (
           RETURNING pipeline`
         if (claimed.length === 0) return { _tag: "AlreadyQueued", at } as const
         const now = yield* Clock.currentTimeMillis
-        const { due, force } = plan(definition, now, options.lookback)
-        const result = yield* Enqueue.backfill(due, { ...options, pipeline: definition.name, force })
+        const { due, force } = plan(farm, now, options.lookback)
+        const result = yield* Enqueue.backfill(due, { ...jobOptions, pipeline: definition.name, force })
         return { _tag: "Queued", at, due: due.length, ...result } as const
       })
     )
   }).pipe(Effect.withSpan("Schedule.tick"))
 
-// A tick that cannot be queued (the database away at 00:15) is tried again for about a minute,
+// A tick that cannot be queued (the database away at 00:15, or the source asked for the farm's turbines) is tried again for about a minute,
 // then left to the next tick, which queues by state whatever this one missed but its lookback.
 const tickRetry = { schedule: EffectSchedule.exponential("1 second"), times: 6 }
 
@@ -96,7 +115,10 @@ export const run = (
     const cron = yield* validate(definition, options)
     const tickAt = (at: Date) =>
       tick(definition, options, at).pipe(
-        Effect.retry({ ...tickRetry, while: (error) => error._tag === "QueueUnavailable" }),
+        Effect.retry({
+          ...tickRetry,
+          while: (error) => error._tag === "QueueUnavailable" || error._tag === "SourceUnavailable"
+        }),
         // A library stays quiet unless something is wrong: the CLI shows debug lines when asked.
         Effect.tap((result) => Effect.logDebug(describe(definition.name, result))),
         Effect.catch((error) =>
@@ -130,9 +152,11 @@ export const validate = (
     if (!Number.isInteger(lookback) || lookback < 0) {
       return yield* new Jobs.InvalidJob({ reason: `lookback must be a whole number ≥ 0, got ${lookback}` })
     }
-    yield* Enqueue.validate(
-      { day: definition.startDay, timeZone: definition.timeZone },
-      { ...options, pipeline: definition.name }
+    // A job of the start day for every turbine named checks the ids and the batch size too.
+    yield* Effect.forEach(
+      Partition.forAssets([{ day: definition.startDay, timeZone: definition.timeZone }], definition.assets),
+      (partition) => Enqueue.validate(partition, { ...options, pipeline: definition.name }),
+      { discard: true }
     )
     return cron
   })

@@ -1,10 +1,11 @@
 /**
  * A worker: a graphile-worker pool takes jobs off the queue in the target database, and each job
- * runs one partition (HTTP source → Postgres sink, recorded in the ledger with a heartbeat). Beside
+ * runs one day, of the default series or of a batch of turbines (HTTP source → Postgres sink,
+ * recorded in the ledger with a heartbeat). Beside
  * the jobs, a worker gives back the jobs of dead workers (`Liveness`) and, when it carries one,
  * queues its schedule's ticks (`Schedule`). Any number may share one queue.
  */
-import { Ledger, type Partitions, Pipeline, Runner, type RunReport, type Scheduler, Sink } from "@delfos/etl"
+import { Ledger, Partition, type Partitions, Pipeline, Runner, type RunReport, type Scheduler, Sink } from "@delfos/etl"
 import { PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
 import { HttpSource } from "@delfos/etl-source-http"
 import { Connection } from "@delfos/postgres"
@@ -50,15 +51,23 @@ export interface Handle {
   readonly done: Effect.Effect<never, WorkerStopped>
 }
 
-/** A partition's run was recorded as failed: graphile-worker retries it with its backoff until `maxAttempts`. */
+/**
+ * A job's run was recorded as failed (for a batch, the run of one or more of its turbines):
+ * graphile-worker retries the job with its backoff until `maxAttempts`.
+ */
 export class PartitionFailed extends Schema.TaggedError<PartitionFailed>()("PartitionFailed", {
   pipeline: Schema.String,
+  /** `timeZone:day`. */
   partition: Schema.String,
+  /** The batch's turbines that failed; absent for the default series. */
+  assets: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** The first failure's tag and message. */
   tag: Schema.String,
   reason: Schema.String
 }) {
   override get message(): string {
-    return `${this.pipeline} ${this.partition} failed: ${this.tag}: ${this.reason}`
+    const assets = this.assets === undefined ? "" : ` ${this.assets.join(",")}`
+    return `${this.pipeline} ${this.partition}${assets} failed: ${this.tag}: ${this.reason}`
   }
 }
 
@@ -137,31 +146,85 @@ const settingsOf = (options: WorkerOptions): Effect.Effect<Settings, InvalidWork
     return settings
   })
 
+/** What a job's Effect knows of its attempt; graphile-worker's `attempts` count this one. */
+export interface Attempt {
+  readonly attempts: number
+  /** When the job was queued: a run started since then was started by it (or after it was asked for). */
+  readonly createdAt: Date
+}
+
+/** A partition ended so that it needs no retry. */
+const isDone = (status: string) => status === "succeeded" || status === "degraded" || status === "empty"
+
 /**
- * A `delfos_run_partition` job: its partition run with `Pipeline.runRecorded` (HTTP source on the
- * job's URL, the sink and ledger in context, recorded by the `Runner` in context), failing with
- * `PartitionFailed` when the run's report is `failed`, so that graphile-worker retries it. An
- * `empty` partition is not a failure.
+ * The partitions of a fleet job still to run: on a retry, those with no run that ended well
+ * (`succeeded`, `degraded`, `empty`) since the job was queued. A ledger that cannot be read leaves
+ * them all: running a turbine-day again only repeats it.
+ */
+const stillToRun = (job: Jobs.PartitionJob, partitions: Array<Partition.Partition>, attempt: Attempt | undefined) =>
+  Effect.gen(function* () {
+    if (job.assets === undefined || attempt === undefined || attempt.attempts <= 1) return partitions
+    const ledger = yield* Ledger.Ledger
+    const runs = yield* ledger
+      .history(job.pipeline, { from: job.day, to: job.day, assets: job.assets })
+      .pipe(
+        Effect.catch((error) =>
+          Effect.as(Effect.logWarning(`${Jobs.key(job)}: running the whole batch again: ${error.message}`), [])
+        )
+      )
+    const since = attempt.createdAt.getTime()
+    const done = new Set(
+      runs
+        .filter((run) => run.timeZone === job.timeZone && isDone(run.status) && Date.parse(run.startedAt) >= since)
+        .map(Partition.key)
+    )
+    return partitions.filter((partition) => !done.has(Partition.key(partition)))
+  })
+
+/**
+ * A `delfos_run_partition` job: its partitions run as one batch with `Pipeline.runBatchRecorded`
+ * (HTTP source on the job's URL, the sink and ledger in context, recorded by the `Runner` in
+ * context): the day's default series, or its turbines, extracted and loaded together. Fails with
+ * `PartitionFailed` when any partition's report is `failed`, so that graphile-worker retries the
+ * job; given its `attempt`, a retry of a fleet job runs only the turbines that have not ended well
+ * since the job was queued (all of them after a failed extract). An `empty` partition is not a
+ * failure. Returns the reports of the partitions it ran.
+ */
+export const runJob = (
+  payload: unknown,
+  attempt?: Attempt
+): Effect.Effect<Array<RunReport.RunReport>, Jobs.InvalidJob | PartitionFailed, Sink.Sink | Ledger.Ledger> =>
+  Effect.gen(function* () {
+    const job = yield* Jobs.decode(payload)
+    const partitions = yield* stillToRun(job, Jobs.partitionsOf(job), attempt)
+    if (partitions.length === 0) return []
+    const reports = yield* Pipeline.runBatchRecorded(partitions, Jobs.pipelineOptions(job)).pipe(
+      Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl })),
+      Effect.mapError((error) => new Jobs.InvalidJob({ reason: error.message }))
+    )
+    const failed = reports.filter((report) => report.status === "failed")
+    const first = failed[0]
+    if (first !== undefined) {
+      return yield* new PartitionFailed({
+        pipeline: job.pipeline,
+        partition: `${job.timeZone}:${job.day}`,
+        ...(job.assets === undefined ? {} : { assets: failed.map((report) => report.asset ?? "") }),
+        tag: first.error?.tag ?? "Unknown",
+        reason: first.error?.message ?? "no reason given"
+      })
+    }
+    return reports
+  })
+
+/**
+ * A job of the default series: `runJob`, and its one report.
+ *
+ * @deprecated Use `runJob(payload, attempt)`, which runs fleet jobs too and returns every report.
  */
 export const runPartition = (
   payload: unknown
 ): Effect.Effect<RunReport.RunReport, Jobs.InvalidJob | PartitionFailed, Sink.Sink | Ledger.Ledger> =>
-  Effect.gen(function* () {
-    const job = yield* Jobs.decode(payload)
-    const report = yield* Pipeline.runRecorded(Jobs.partitionOf(job), Jobs.pipelineOptions(job)).pipe(
-      Effect.provide(HttpSource.layer({ baseUrl: job.sourceUrl })),
-      Effect.mapError((error) => new Jobs.InvalidJob({ reason: error.message }))
-    )
-    if (report.status === "failed") {
-      return yield* new PartitionFailed({
-        pipeline: job.pipeline,
-        partition: `${job.timeZone}:${job.day}`,
-        tag: report.error?.tag ?? "Unknown",
-        reason: report.error?.message ?? "no reason given"
-      })
-    }
-    return report
-  })
+  Effect.map(runJob(payload), (reports) => reports[0]!)
 
 /**
  * Starts a worker and returns once it takes jobs; it stops when the scope closes: no new jobs,
@@ -198,7 +261,7 @@ export const start = (options: WorkerOptions = {}): Effect.Effect<Handle, Worker
       tasks: {
         // The run is recorded as its pool's: the sweep matches a job to its run by `locked_by`.
         [Jobs.runPartitionTask]: (payload, job) =>
-          runPartition(payload).pipe(Effect.provideService(Runner.Runner, runner(job.lockedBy)))
+          runJob(payload, job).pipe(Effect.provideService(Runner.Runner, runner(job.lockedBy)))
       }
     }).pipe(
       Effect.mapError((error) => Queue.unavailable(target.display, error)),

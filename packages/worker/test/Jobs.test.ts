@@ -36,6 +36,44 @@ describe("Jobs", () => {
     expect(Jobs.parseKey("default:Mars/Olympus:2024-01-01")).toBeUndefined()
   })
 
+  it("a batch of turbines is one job of one day, its turbines in order, keyed by them", () => {
+    const batch = ["WTG10", "WTG02", "WTG01"].map((asset) => Partition.makeUnsafe("2024-01-01", "UTC", asset))
+    const job = Effect.runSync(Jobs.ofBatch(batch, { pipeline: "farm" }))
+    expect(job.assets).toEqual(["WTG01", "WTG02", "WTG10"])
+    expect(Jobs.key(job)).toBe("farm:UTC:2024-01-01:WTG01,WTG02,WTG10")
+    expect(Jobs.parseKey(Jobs.key(job))).toEqual({
+      pipeline: "farm",
+      partition: Jobs.partitionOf(job),
+      assets: ["WTG01", "WTG02", "WTG10"]
+    })
+    expect(Jobs.partitionsOf(job)).toEqual([...batch].sort(Partition.compare))
+    expect(Effect.runSync(Jobs.decode(JSON.parse(JSON.stringify(job))))).toEqual(job)
+    // The job of one partition of the default series has no `assets`: the payload of earlier versions.
+    expect(make(Partition.makeUnsafe("2024-01-01"))).not.toHaveProperty("assets")
+    expect(Jobs.partitionsOf(make(Partition.makeUnsafe("2024-01-01")))).toEqual([Partition.makeUnsafe("2024-01-01")])
+    expect(Jobs.parseKey("farm:UTC:2024-01-01:WTG01,WTG01")).toBeUndefined()
+    expect(Jobs.parseKey("farm:UTC:2024-01-01:")).toBeUndefined()
+  })
+
+  it.each([
+    [
+      [Partition.makeUnsafe("2024-01-01", "UTC", "WTG01"), Partition.makeUnsafe("2024-01-02", "UTC", "WTG02")],
+      "one day"
+    ],
+    [[Partition.makeUnsafe("2024-01-01"), Partition.makeUnsafe("2024-01-01", "UTC", "WTG02")], "not both"],
+    [
+      [Partition.makeUnsafe("2024-01-01", "UTC", "WTG01"), Partition.makeUnsafe("2024-01-01", "UTC", "WTG01")],
+      "each turbine once"
+    ],
+    [
+      Array.from({ length: 51 }, (_, i) => Partition.makeUnsafe("2024-01-01", "UTC", `WTG${i + 1}`)),
+      "at most 50 turbines"
+    ],
+    [[], "at least one partition"]
+  ])("a batch that is not one job is an InvalidJob (%#)", (batch, message) => {
+    expect(failure(Jobs.ofBatch(batch)).message).toContain(message)
+  })
+
   it("options become the pipeline's options", () => {
     const job = make(Partition.makeUnsafe("2024-01-01"), {
       pipeline: "all",

@@ -1,4 +1,4 @@
-import { Partition, Partitions, Runner } from "@delfos/etl"
+import { Asset, Partition, Partitions, Runner } from "@delfos/etl"
 import { TestDatabase, TestFonte } from "@delfos/test-utils"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -65,6 +65,44 @@ describe("Schedule", () => {
       })
       expect((await jobsOf(db, "ticked")).map((job) => job.key.slice(-10))).toEqual([ago(4), ago(3), ago(1), ago(0)])
       expect((await lastTick("ticked"))?.at.toISOString()).toBe(at.toISOString())
+    }
+  )
+
+  it.skipIf(TestDatabase.onPglite)(
+    `a fleet's tick plans turbine-days from the ledger, forces every turbine of the lookback days, and queues them batchSize to a job${needsPostgres}`,
+    async () => {
+      // WTG01 succeeded on ago(2) and ago(1); everything else is missing.
+      await db.query(
+        `INSERT INTO etl_run (pipeline, partition_day, asset, status, attempt, finished_at) VALUES
+        ('farm-ticked', '${ago(2)}', 'WTG01', 'succeeded', 1, now()),
+        ('farm-ticked', '${ago(1)}', 'WTG01', 'succeeded', 1, now())`
+      )
+      const farm = {
+        name: "farm-ticked",
+        startDay: ago(2),
+        timeZone: Partition.utc,
+        assets: ["WTG01", "WTG02", "WTG03"].map((asset) => Asset.AssetId.make(asset))
+      }
+      const at = new Date("2024-01-01T00:15:00Z")
+      const result = await db.run(Schedule.tick(farm, { sourceUrl, lookback: 2, batchSize: 2 }, at))
+      // 3 days × 3 turbines due; ago(2) WTG01 is done and not in the lookback, ago(1) WTG01 is forced.
+      expect(result).toEqual({
+        _tag: "Queued",
+        at,
+        due: 9,
+        planned: 8,
+        skipped: 1,
+        added: 8,
+        alreadyQueued: 0,
+        requeued: 0
+      })
+      expect((await jobsOf(db, "farm-ticked")).map((job) => job.key)).toEqual([
+        `farm-ticked:UTC:${ago(2)}:WTG02,WTG03`,
+        `farm-ticked:UTC:${ago(1)}:WTG01,WTG02`,
+        `farm-ticked:UTC:${ago(1)}:WTG03`,
+        `farm-ticked:UTC:${ago(0)}:WTG01,WTG02`,
+        `farm-ticked:UTC:${ago(0)}:WTG03`
+      ])
     }
   )
 
