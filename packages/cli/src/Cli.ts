@@ -278,6 +278,8 @@ export const program = (exit: (code: number) => void): Command => {
       .addOption(option("--only <statuses>", "with --cron: earlier days to queue when missed", defaults.only)),
     queue,
     Options.job,
+    Options.turbines,
+    Options.batchSize,
     Options.concurrency,
     Options.heartbeat,
     Options.staleAfter,
@@ -307,6 +309,8 @@ export const program = (exit: (code: number) => void): Command => {
       .option("--to <day>", "the last day of a range (included)"),
     queue,
     Options.job,
+    Options.turbines,
+    Options.batchSize,
     Options.maxAttempts("(graphile-worker waits e^n s between them)"),
     Options.output
   )

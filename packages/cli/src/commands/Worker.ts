@@ -5,7 +5,7 @@
  * that calls `@delfos/etl-worker`.
  */
 import type { Partition, Partitions } from "@delfos/etl"
-import { Enqueue, Queue, Schedule, Worker } from "@delfos/etl-worker"
+import { Enqueue, Jobs, Queue, Schedule, Worker } from "@delfos/etl-worker"
 import * as Effect from "effect/Effect"
 import * as References from "effect/References"
 import { execute } from "../Execute.ts"
@@ -39,14 +39,29 @@ const queueUrl = (settings: Settings.Settings) =>
       )
     : Effect.succeed(settings.databaseUrl)
 
-/** What every job carries besides its day. */
-const jobOptions = (settings: Settings.Settings) => ({
-  pipeline: settings.pipeline,
-  variables: settings.variables,
-  statistics: settings.statistics,
-  every: settings.every,
-  sourceUrl: settings.sourceUrl
-})
+/**
+ * What every job carries besides its day, and the farm: `--turbines` (ids, or `all`: those the
+ * source lists, asked when queueing, and by a schedule at every tick) cut `--batch-size` to a job.
+ */
+const jobOptions = (settings: Settings.Settings) =>
+  Effect.as(
+    settings.batchSize > Jobs.maxAssets
+      ? Effect.fail(
+          new Settings.UsageError({
+            message: `invalid --batch-size "${settings.batchSize}": a job runs at most ${Jobs.maxAssets} turbines`
+          })
+        )
+      : Effect.void,
+    {
+      pipeline: settings.pipeline,
+      variables: settings.variables,
+      statistics: settings.statistics,
+      every: settings.every,
+      sourceUrl: settings.sourceUrl,
+      assets: settings.assets,
+      batchSize: settings.batchSize
+    }
+  )
 
 /** The worker library logs through Effect: warnings and errors on stderr, every job with --verbose. */
 const logging =
@@ -65,14 +80,17 @@ export const enqueue = (
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     const databaseUrl = yield* queueUrl(settings)
-    const options = { ...jobOptions(settings), maxAttempts }
+    const options = { ...(yield* jobOptions(settings)), maxAttempts }
     yield* Enqueue.validate(partitions[0]!, options)
     const result = yield* Enqueue.enqueue(partitions, options).pipe(Effect.provide(Queue.layer({ databaseUrl })))
+    // Days, or turbine-days with --turbines: what the result counts.
+    const asked = result.added + result.alreadyQueued + result.requeued
+    const what = settings.assets === undefined ? "days" : "turbine-days"
     if (settings.json) {
       yield* out(`${JSON.stringify(result)}\n`)
     } else {
       yield* out(
-        `queued ${result.added} of ${partitions.length} days (${result.alreadyQueued} already queued, ${result.requeued} requeued) for pipeline "${settings.pipeline}"; run them with: delfos-etl worker\n`
+        `queued ${result.added} of ${asked} ${what} (${result.alreadyQueued} already queued, ${result.requeued} requeued) for pipeline "${settings.pipeline}"; run them with: delfos-etl worker\n`
       )
     }
     return ExitCode.success
@@ -86,7 +104,7 @@ export const backfill = (
 ): Effect.Effect<number, unknown> =>
   Effect.gen(function* () {
     const databaseUrl = yield* queueUrl(settings)
-    const backfillOptions = { ...jobOptions(settings), ...options }
+    const backfillOptions = { ...(yield* jobOptions(settings)), ...options }
     yield* Enqueue.validate(partitions[0]!, backfillOptions)
     const result = yield* Enqueue.backfill(partitions, backfillOptions).pipe(
       Effect.provide(Queue.layer({ databaseUrl }))
@@ -95,7 +113,7 @@ export const backfill = (
       yield* out(`${JSON.stringify(result)}\n`)
     } else {
       yield* out(
-        `queued ${result.added} of ${result.planned} days to run (${result.alreadyQueued} already queued, ${result.requeued} requeued; ` +
+        `queued ${result.added} of ${result.planned} ${settings.assets === undefined ? "days" : "turbine-days"} to run (${result.alreadyQueued} already queued, ${result.requeued} requeued; ` +
           `${result.skipped} skipped: not ${options.only.join(" or ")}) for pipeline "${settings.pipeline}"; run them with: delfos-etl worker\n`
       )
     }
@@ -131,7 +149,7 @@ const workerOptions = (flags: WorkerFlags) =>
         return yield* new Settings.UsageError({ message: "--cron needs --start-day: the pipeline's first day" })
       }
       const definition = { name: settings.pipeline, startDay: settings.startDay, timeZone: settings.timeZone }
-      const { pipeline: _, ...job } = jobOptions(settings)
+      const { pipeline: _, ...job } = yield* jobOptions(settings)
       const options = {
         ...job,
         cron: flags.cron === true ? defaults.cron : String(flags.cron),
