@@ -53,8 +53,7 @@ const cellButton = (cell: Cell, label: string, text?: string) =>
 const navigable = (container: HTMLElement, columns: number) => {
   const cells = () => [...container.querySelectorAll<HTMLButtonElement>("button.cell")]
   const all = cells()
-  const first = all.find((cell) => cell.dataset.state === "failed") ?? all[0]
-  if (first !== undefined) first.tabIndex = 0
+  if (all[0] !== undefined) all[0].tabIndex = 0
   container.addEventListener("keydown", (event) => {
     const list = cells()
     const at = list.indexOf(document.activeElement as HTMLButtonElement)

@@ -3,13 +3,13 @@ import type { PartitionDetail } from "./api.ts"
 import { duration, h, href, instant, number } from "./dom.ts"
 import { looks, qualityGlyph } from "./states.ts"
 
-const table = (caption: string, head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<Node | string>>) =>
+const table = (name: string, caption: string, head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<Node | string>>) =>
   h(
     "div",
     { class: "scroll" },
     h(
       "table",
-      {},
+      { class: name },
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, head.map((name) => h("th", { scope: "col" }, name)))),
       h(
@@ -55,6 +55,7 @@ export const render = (detail: PartitionDetail): HTMLElement => {
     detail.runs.length === 0
       ? h("p", { class: "empty-note" }, "No run of this partition in the ledger.")
       : table(
+          "runs",
           `Runs (${detail.runs.length})`,
           ["attempt", "status", "started", "finished", "took", "samples read", "rows written", "rows deleted", "runner", "error"],
           detail.runs.map((run) => [
@@ -78,6 +79,7 @@ export const render = (detail: PartitionDetail): HTMLElement => {
     detail.quality.length === 0
       ? h("p", { class: "empty-note" }, "No quality findings (an empty or failed partition has none).")
       : table(
+          "quality",
           `Quality checks (${detail.quality.length}, from run ${detail.qualityRunId})`,
           ["variable", "check", "value", "severity", "reason"],
           detail.quality.map((finding) => [
