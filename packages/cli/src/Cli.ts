@@ -207,13 +207,18 @@ export const program = (exit: (code: number) => void): Command => {
       .addOption(option("--port <port>", "the port (0 picks a free one)", 0))
       .addOption(option("--host <host>", "the address to listen on", defaults.host))
       .addOption(
-        option("--source-url <url>", "the fonte API root, for the raw samples beside a window (none: no raw samples)").env(
-          "SOURCE_API_URL"
-        )
+        option(
+          "--source-url <url>",
+          "the fonte API root, for the raw samples beside a window (none: no raw samples)"
+        ).env("SOURCE_API_URL")
       )
       .addOption(option("--pipeline <name>", "the pipeline shown first (default: the ledger's most recent)"))
       .addOption(
-        option("--stale-after <seconds>", "a running day without a heartbeat this long shows as failed", defaults.staleAfter)
+        option(
+          "--stale-after <seconds>",
+          "a running day without a heartbeat this long shows as failed",
+          defaults.staleAfter
+        )
       ),
     Options.database
   )

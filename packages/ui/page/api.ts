@@ -1,7 +1,18 @@
 /** The page's calls to the UI's JSON API (types from its definition, `src/Api.ts`; no code from it). */
 import type { Grid, Info, PartitionDetail, RawSamples, SeriesSet } from "../src/Api.ts"
 
-export type { Cell, Finding, Grid, Info, PartitionDetail, RawSamples, Run, Series, SeriesSet, State } from "../src/Api.ts"
+export type {
+  Cell,
+  Finding,
+  Grid,
+  Info,
+  PartitionDetail,
+  RawSamples,
+  Run,
+  Series,
+  SeriesSet,
+  State
+} from "../src/Api.ts"
 
 /** An answer other than 2xx: the API's message. */
 export class ApiError extends Error {}
@@ -21,8 +32,12 @@ export const assetParam = (asset: string): string => (asset === "" ? "_" : asset
 
 export const info = () => get<Info>("info")
 
-export const partitions = (query: { pipeline?: string | undefined; from?: string | undefined; to?: string | undefined; turbine?: string | undefined }) =>
-  get<Grid>("partitions", query)
+export const partitions = (query: {
+  pipeline?: string | undefined
+  from?: string | undefined
+  to?: string | undefined
+  turbine?: string | undefined
+}) => get<Grid>("partitions", query)
 
 export const partition = (day: string, asset: string, pipeline?: string) =>
   get<PartitionDetail>(`partitions/${encodeURIComponent(day)}/${encodeURIComponent(assetParam(asset))}`, { pipeline })
@@ -33,7 +48,7 @@ export const series = (query: {
   signal?: string | undefined
   from: string
   to?: string | undefined
-}) =>
-  get<SeriesSet>("series", query)
+}) => get<SeriesSet>("series", query)
 
-export const raw = (query: { turbine?: string | undefined; from: string; minutes?: string | undefined }) => get<RawSamples>("raw", query)
+export const raw = (query: { turbine?: string | undefined; from: string; minutes?: string | undefined }) =>
+  get<RawSamples>("raw", query)

@@ -33,12 +33,19 @@ export interface Route {
 export const currentRoute = (): Route => {
   const hash = location.hash.replace(/^#\/?/, "")
   const [path = "", search = ""] = hash.split("?")
-  const parts = path.split("/").filter((part) => part !== "").map(decodeURIComponent)
+  const parts = path
+    .split("/")
+    .filter((part) => part !== "")
+    .map(decodeURIComponent)
   return { view: parts[0] ?? "grid", path: parts.slice(1), query: new URLSearchParams(search) }
 }
 
 /** A hash link: `href("series", [], { turbine: "WTG01" })`. */
-export const href = (view: string, path: ReadonlyArray<string> = [], query: Record<string, string | undefined> = {}) => {
+export const href = (
+  view: string,
+  path: ReadonlyArray<string> = [],
+  query: Record<string, string | undefined> = {}
+) => {
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== "") params.set(key, value)
   const search = params.toString()

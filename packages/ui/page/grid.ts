@@ -212,12 +212,7 @@ const filters = (info: Info, grid: Grid, query: GridQuery) => {
   return h(
     "form",
     { class: "filters", onsubmit: apply, "aria-label": "Filters" },
-    h(
-      "label",
-      {},
-      "From ",
-      h("input", { type: "date", name: "from", value: grid.from, required: true })
-    ),
+    h("label", {}, "From ", h("input", { type: "date", name: "from", value: grid.from, required: true })),
     h("label", {}, "To ", h("input", { type: "date", name: "to", value: grid.to, required: true })),
     h(
       "label",
@@ -268,7 +263,11 @@ export const render = (info: Info, grid: Grid, query: GridQuery): HTMLElement =>
     filters(info, grid, query),
     legend(grid),
     grid.turbines.length === 0
-      ? h("p", { class: "empty-note" }, "No runs in the ledger yet: run a day (delfos-etl run --date …) and it shows here.")
+      ? h(
+          "p",
+          { class: "empty-note" },
+          "No runs in the ledger yet: run a day (delfos-etl run --date …) and it shows here."
+        )
       : single
         ? calendar(grid)
         : matrix(grid),

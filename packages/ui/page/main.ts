@@ -36,7 +36,11 @@ const show = (element: HTMLElement, focus: boolean) => {
 }
 
 const failure = (error: unknown) =>
-  h("div", { class: "error", role: "alert" }, `Could not load: ${error instanceof Error ? error.message : String(error)}`)
+  h(
+    "div",
+    { class: "error", role: "alert" },
+    `Could not load: ${error instanceof Error ? error.message : String(error)}`
+  )
 
 const route = async (focus: boolean) => {
   const run = ++generation

@@ -3,7 +3,12 @@ import type { PartitionDetail } from "./api.ts"
 import { duration, h, href, instant, number } from "./dom.ts"
 import { looks, qualityGlyph } from "./states.ts"
 
-const table = (name: string, caption: string, head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<Node | string>>) =>
+const table = (
+  name: string,
+  caption: string,
+  head: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<Node | string>>
+) =>
   h(
     "div",
     { class: "scroll" },
@@ -11,11 +16,25 @@ const table = (name: string, caption: string, head: ReadonlyArray<string>, rows:
       "table",
       { class: name },
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, head.map((name) => h("th", { scope: "col" }, name)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          head.map((name) => h("th", { scope: "col" }, name))
+        )
+      ),
       h(
         "tbody",
         {},
-        rows.map((row) => h("tr", {}, row.map((value) => h("td", {}, value))))
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            row.map((value) => h("td", {}, value))
+          )
+        )
       )
     )
   )
@@ -39,7 +58,12 @@ export const render = (detail: PartitionDetail): HTMLElement => {
     ),
     latest?.error === null || latest === undefined
       ? null
-      : h("div", { class: "error", role: "alert" }, h("strong", {}, `Attempt ${latest.attempt} failed: `), latest.error),
+      : h(
+          "div",
+          { class: "error", role: "alert" },
+          h("strong", {}, `Attempt ${latest.attempt} failed: `),
+          latest.error
+        ),
     h(
       "p",
       {},
@@ -57,7 +81,18 @@ export const render = (detail: PartitionDetail): HTMLElement => {
       : table(
           "runs",
           `Runs (${detail.runs.length})`,
-          ["attempt", "status", "started", "finished", "took", "samples read", "rows written", "rows deleted", "runner", "error"],
+          [
+            "attempt",
+            "status",
+            "started",
+            "finished",
+            "took",
+            "samples read",
+            "rows written",
+            "rows deleted",
+            "runner",
+            "error"
+          ],
           detail.runs.map((run) => [
             String(run.attempt),
             state(run.status as keyof typeof looks),

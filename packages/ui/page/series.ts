@@ -6,8 +6,8 @@
  */
 import uPlot from "uplot"
 import "uplot/dist/uPlot.min.css"
-import * as Api from "./api.ts"
 import type { Info, RawSamples, Series, SeriesSet } from "./api.ts"
+import * as Api from "./api.ts"
 import { addDays, h, href, number } from "./dom.ts"
 
 /** Okabe–Ito, then a dash pattern per turbine so that lines differ in more than colour. */
@@ -74,20 +74,24 @@ const stats = (values: ReadonlyArray<number | null>) => {
   const valid = values.filter((value): value is number => value !== null)
   if (valid.length === 0) return { mean: null, min: null, max: null, std: null, count: 0 }
   const mean = valid.reduce((a, b) => a + b, 0) / valid.length
-  const std =
-    valid.length < 2 ? null : Math.sqrt(valid.reduce((a, b) => a + (b - mean) ** 2, 0) / (valid.length - 1))
+  const std = valid.length < 2 ? null : Math.sqrt(valid.reduce((a, b) => a + (b - mean) ** 2, 0) / (valid.length - 1))
   return { mean, min: Math.min(...valid), max: Math.max(...valid), std, count: valid.length }
 }
 
 const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples | string) => {
   const t = series.timestamps[index]!
   const aggregate = { mean: series.mean[index], min: series.min[index], max: series.max[index], std: series.std[index] }
-  const head = h(
-    "h2",
-    { id: "window-title" },
-    `${series.label}, window ${windowLabel(t)} (+10 min)`
-  )
-  const aggregateRow = (name: string, values: { mean?: number | null | undefined; min?: number | null | undefined; max?: number | null | undefined; std?: number | null | undefined }, extra = "") =>
+  const head = h("h2", { id: "window-title" }, `${series.label}, window ${windowLabel(t)} (+10 min)`)
+  const aggregateRow = (
+    name: string,
+    values: {
+      mean?: number | null | undefined
+      min?: number | null | undefined
+      max?: number | null | undefined
+      std?: number | null | undefined
+    },
+    extra = ""
+  ) =>
     h(
       "tr",
       {},
@@ -96,7 +100,13 @@ const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples
       h("td", {}, extra)
     )
   if (typeof raw === "string") {
-    return h("section", { class: "raw", "aria-labelledby": "window-title" }, head, aggregateTable(), h("p", { class: "muted" }, raw))
+    return h(
+      "section",
+      { class: "raw", "aria-labelledby": "window-title" },
+      head,
+      aggregateTable(),
+      h("p", { class: "muted" }, raw)
+    )
   }
   const variable = set.variable
   const values = raw.values[variable] ?? []
@@ -116,7 +126,11 @@ const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples
         h(
           "thead",
           {},
-          h("tr", {}, ["time (UTC)", ...Object.keys(raw.values)].map((name) => h("th", { scope: "col" }, name)))
+          h(
+            "tr",
+            {},
+            ["time (UTC)", ...Object.keys(raw.values)].map((name) => h("th", { scope: "col" }, name))
+          )
         ),
         h(
           "tbody",
@@ -146,7 +160,11 @@ const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples
         h(
           "thead",
           {},
-          h("tr", {}, ["", "mean", "min", "max", "std", ""].map((name) => h("th", { scope: "col" }, name)))
+          h(
+            "tr",
+            {},
+            ["", "mean", "min", "max", "std", ""].map((name) => h("th", { scope: "col" }, name))
+          )
         ),
         h(
           "tbody",
@@ -195,8 +213,14 @@ const controls = (info: Info, set: SeriesSet | undefined, query: SeriesQuery) =>
       h("legend", {}, "Turbines"),
       info.turbines.map((turbine) => {
         const value = turbine.asset === "" ? "_" : turbine.asset
-        const checked = chosen.size === 0 ? set?.series.some((s) => s.asset === turbine.asset) === true : chosen.has(value)
-        return h("label", { class: "check" }, h("input", { type: "checkbox", name: "turbine", value, checked }), ` ${turbine.label}`)
+        const checked =
+          chosen.size === 0 ? set?.series.some((s) => s.asset === turbine.asset) === true : chosen.has(value)
+        return h(
+          "label",
+          { class: "check" },
+          h("input", { type: "checkbox", name: "turbine", value, checked }),
+          ` ${turbine.label}`
+        )
       })
     ),
     h(
@@ -230,7 +254,11 @@ export const render = (
     "aria-label": "chart",
     "data-points": set?.series.reduce((total, series) => total + series.timestamps.length, 0) ?? 0
   })
-  const readout = h("p", { class: "readout", "aria-live": "polite" }, "Click a window (or focus the chart and use ← → and Enter) to see its raw samples.")
+  const readout = h(
+    "p",
+    { class: "readout", "aria-live": "polite" },
+    "Click a window (or focus the chart and use ← → and Enter) to see its raw samples."
+  )
   const raw = h("div", { class: "raw-slot" })
   const legend = h(
     "ul",
@@ -239,7 +267,10 @@ export const render = (
       h(
         "li",
         {},
-        h("span", { class: "line-sample", style: `border-top: 3px ${k % dashes.length === 0 ? "solid" : k % dashes.length === 2 ? "dotted" : "dashed"} ${colours[k % colours.length]}` }),
+        h("span", {
+          class: "line-sample",
+          style: `border-top: 3px ${k % dashes.length === 0 ? "solid" : k % dashes.length === 2 ? "dotted" : "dashed"} ${colours[k % colours.length]}`
+        }),
         ` ${series.label}: mean, min–max band, ±std band (${number(series.timestamps.length)} windows)`
       )
     )
@@ -323,7 +354,7 @@ export const render = (
       const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0
       if (step !== 0) {
         event.preventDefault()
-        selected = Math.min(xs.length - 1, Math.max(0, (selected < 0 ? 0 : selected) + step))
+        selected = Math.min(xs.length - 1, Math.max(0, Math.max(selected, 0) + step))
         plot.setCursor({ left: plot.valToPos(xs[selected]!, "x"), top: plot.bbox.height / (2 * devicePixelRatio) })
         show(selected)
       } else if (event.key === "Enter" && selected >= 0) {

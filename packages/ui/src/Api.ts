@@ -209,7 +209,9 @@ export class FleetGroup extends HttpApiGroup.make("fleet").add(
     query: {
       turbine: Schema.optional(Schema.String).annotate({ description: "A turbine; `_` or absent: the default series" }),
       from: Instant.annotate({ description: "The window's start, ISO 8601 (included)" }),
-      minutes: Schema.optional(Schema.String).annotate({ description: "The window's length, 10 by default (1 to 1440)" })
+      minutes: Schema.optional(Schema.String).annotate({
+        description: "The window's length, 10 by default (1 to 1440)"
+      })
     },
     success: RawSamples,
     error: [...errors, NotFound]

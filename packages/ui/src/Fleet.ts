@@ -284,5 +284,4 @@ export const columns = (
 }
 
 /** The fleet's reads over the `SqlClient` in context. */
-export const layer = (options: { readonly staleAfter?: number | undefined } = {}) =>
-  Layer.effect(Fleet, make(options))
+export const layer = (options: { readonly staleAfter?: number | undefined } = {}) => Layer.effect(Fleet, make(options))

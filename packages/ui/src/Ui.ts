@@ -3,9 +3,10 @@
  * document and docs page, and the built page (dist/page) as static files, on Node's HTTP server.
  * `layer` needs the `SqlClient` of the target; `start` and `serve` run it in a scope.
  */
-import { createRequire } from "node:module"
+
 import { existsSync } from "node:fs"
 import { createServer } from "node:http"
+import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Asset, Partition } from "@delfos/etl"
@@ -236,7 +237,9 @@ export const routes = (options: UiOptions = {}) =>
 export const layer = (options: UiOptions = {}) =>
   HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provide(Fleet.layer({ staleAfter: options.staleAfter })),
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: options.port ?? 0, host: options.host ?? "127.0.0.1" }))
+    Layer.provideMerge(
+      NodeHttpServer.layer(createServer, { port: options.port ?? 0, host: options.host ?? "127.0.0.1" })
+    )
   )
 
 export interface Started {
@@ -253,9 +256,7 @@ const urlOf = (server: HttpServer.HttpServer["Service"], host: string | undefine
 }
 
 /** Starts the UI in the current scope (it stops when the scope closes) and returns its URL. */
-export const start = (
-  options: UiOptions = {}
-): Effect.Effect<Started, unknown, SqlClient.SqlClient | Scope.Scope> =>
+export const start = (options: UiOptions = {}): Effect.Effect<Started, unknown, SqlClient.SqlClient | Scope.Scope> =>
   Effect.map(Layer.build(layer(options)), (context) => urlOf(Context.get(context, HttpServer.HttpServer), options.host))
 
 /**

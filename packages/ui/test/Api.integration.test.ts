@@ -131,9 +131,9 @@ describe("the UI's API", () => {
        WHERE partition_day = '${fleet.degraded.day}' AND asset = '${fleet.degraded.asset}' ORDER BY position`
     )
     expect(stored.length).toBeGreaterThan(0)
-    expect(degraded.quality.map((finding) => [finding.variable, finding.check, finding.value, finding.severity])).toEqual(
-      stored.map((row) => [row.variable, row.check_name, row.value, row.severity])
-    )
+    expect(
+      degraded.quality.map((finding) => [finding.variable, finding.check, finding.value, finding.severity])
+    ).toEqual(stored.map((row) => [row.variable, row.check_name, row.value, row.severity]))
     expect(degraded.quality.find((finding) => finding.check === "coverage")?.severity).not.toBe("ok")
     const defaultSeries = await get<Api.PartitionDetail>(`/api/partitions/${fleet.from}/_`)
     expect(defaultSeries).toMatchObject({ asset: "", label: "default", state: "succeeded" })
@@ -142,7 +142,9 @@ describe("the UI's API", () => {
   })
 
   it("series: as many windows as data holds, each statistic its stored value", async () => {
-    const set = await get<Api.SeriesSet>(`/api/series?turbine=WTG02,_&signal=wind_speed&from=${fleet.from}&to=2024-03-05`)
+    const set = await get<Api.SeriesSet>(
+      `/api/series?turbine=WTG02,_&signal=wind_speed&from=${fleet.from}&to=2024-03-05`
+    )
     expect(set.series.map((series) => series.label)).toEqual(["WTG02", "default"])
     for (const series of set.series) {
       const asset = series.asset === "" ? "s.asset_id IS NULL" : `a.name = '${series.asset}'`
@@ -186,7 +188,14 @@ describe("the UI's API", () => {
   it("the OpenAPI document lists the endpoints; the page and its assets are served", async () => {
     const document = await get<{ paths: Record<string, unknown> }>("/openapi.json")
     expect(Object.keys(document.paths).sort()).toEqual(
-      ["/api/info", "/api/partitions", "/api/partitions/{day}/{asset}", "/api/raw", "/api/series", "/api/turbines"].sort()
+      [
+        "/api/info",
+        "/api/partitions",
+        "/api/partitions/{day}/{asset}",
+        "/api/raw",
+        "/api/series",
+        "/api/turbines"
+      ].sort()
     )
     const page = await fetch(ui!.url)
     expect(page.status).toBe(200)
