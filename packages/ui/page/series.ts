@@ -62,7 +62,17 @@ const plotOf = (set: SeriesSet, width: number, height: number) => {
     legend: { show: false },
     cursor: { drag: { x: true, y: false }, points: { show: false } },
     scales: { x: { time: true } },
-    axes: [{}, { label: `${set.variable}${units[set.variable] === undefined ? "" : ` (${units[set.variable]})`}` }]
+    // 24-hour UTC labels: a day's start as its date, other ticks as the time.
+    axes: [
+      {
+        values: (_, ticks) =>
+          ticks.map((t) => {
+            const iso = new Date(t).toISOString()
+            return iso.slice(11, 16) === "00:00" ? iso.slice(5, 10) : iso.slice(11, 16)
+          })
+      },
+      { label: `${set.variable}${units[set.variable] === undefined ? "" : ` (${units[set.variable]})`}` }
+    ]
   }
   return { data, options }
 }

@@ -252,35 +252,71 @@ export const make = (options: { readonly staleAfter?: number | undefined } = {})
             AND ${options.asset === "" ? sql`s.asset_id IS NULL` : sql`a.name = ${options.asset}`}`
         const empty: SeriesColumns = { timestamps: [], mean: [], min: [], max: [], std: [] }
         if (signals.length === 0) return empty
-        const statisticOf = new Map(signals.map((signal) => [signal.id, names.indexOf(signal.name)]))
-        // Signal by signal, each one primary-key range; merged by timestamp below.
-        const rows = yield* sql<{ id: number; t: number; value: number }>`SELECT d.signal_id AS id,
-            (extract(epoch FROM d.timestamp) * 1000)::float8 AS t, d.value
+        // Signal by signal, each one primary-key range, as two JSON arrays: a turbine-year is 4 rows
+        // of text that JSON.parse reads in milliseconds, instead of 210,240 rows to decode; epoch
+        // milliseconds as integers (instants are whole milliseconds), which Postgres writes fastest.
+        const rows = yield* sql<{ id: number; t: string; v: string }>`SELECT d.signal_id AS id,
+            array_to_json(array_agg((date_part('epoch', d.timestamp) * 1000)::int8 ORDER BY d.timestamp))::text AS t,
+            array_to_json(array_agg(d.value ORDER BY d.timestamp))::text AS v
           FROM data AS d
           WHERE d.signal_id = ANY(${intArray(signals.map((signal) => signal.id))})
             AND d.timestamp >= ${new Date(options.start)} AND d.timestamp < ${new Date(options.end)}
-          ORDER BY d.signal_id, d.timestamp`
-        return columns(rows, statisticOf)
+          GROUP BY d.signal_id`
+        const byStatistic = statistics.map(() => ({ timestamps: [] as Array<number>, values: [] as Array<number> }))
+        for (const row of rows) {
+          const name = signals.find((signal) => signal.id === row.id)?.name
+          const at = name === undefined ? -1 : names.indexOf(name)
+          if (at >= 0) byStatistic[at] = { timestamps: JSON.parse(row.t), values: JSON.parse(row.v) }
+        }
+        return columns(byStatistic)
       }).pipe(Effect.mapError(unavailable("the series")))
 
     return Fleet.of({ ready, overview, turbines, variables, grid, partition, series })
   })
 
-/** Rows of (signal, timestamp, value), each signal's in time order, as one column per statistic. */
-export const columns = (
-  rows: ReadonlyArray<{ readonly id: number; readonly t: number; readonly value: number }>,
-  statisticOf: ReadonlyMap<number, number>
-): SeriesColumns => {
-  const times = new Set<number>()
-  for (const row of rows) times.add(row.t)
-  const timestamps = [...times].sort((a, b) => a - b)
-  const index = new Map(timestamps.map((t, i) => [t, i]))
-  const out = statistics.map(() => new Array<number | null>(timestamps.length).fill(null))
-  for (const row of rows) {
-    const statistic = statisticOf.get(row.id)
-    if (statistic !== undefined) out[statistic]![index.get(row.t)!] = row.value
+/** Merges sorted, distinct timestamps. */
+const union = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): Array<number> => {
+  const out: Array<number> = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    const x = a[i]
+    const y = b[j]
+    if (y === undefined || (x !== undefined && x < y)) out.push(a[i++]!)
+    else if (x === undefined || y < x) out.push(b[j++]!)
+    else {
+      out.push(a[i++]!)
+      j++
+    }
   }
-  return { timestamps, mean: out[0]!, min: out[1]!, max: out[2]!, std: out[3]! }
+  return out
+}
+
+/**
+ * Each statistic's (timestamps, values), each in time order, as columns over all their windows:
+ * `null` where a statistic has no row (a window of one sample has no `std`).
+ */
+export const columns = (
+  byStatistic: ReadonlyArray<{ readonly timestamps: ReadonlyArray<number>; readonly values: ReadonlyArray<number> }>
+): SeriesColumns => {
+  const timestamps = byStatistic.reduce<Array<number>>(
+    (all, entry) =>
+      entry.timestamps.length === all.length && entry.timestamps.every((t, i) => t === all[i])
+        ? all
+        : union(all, entry.timestamps),
+    []
+  )
+  const [mean, min, max, std] = byStatistic.map((entry) => {
+    const column = new Array<number | null>(timestamps.length).fill(null)
+    // Both in time order: one walk.
+    let j = 0
+    entry.timestamps.forEach((t, i) => {
+      while (timestamps[j]! < t) j++
+      column[j] = entry.values[i]!
+    })
+    return column
+  })
+  return { timestamps, mean: mean!, min: min!, max: max!, std: std! }
 }
 
 /** The fleet's reads over the `SqlClient` in context. */

@@ -201,6 +201,36 @@ describe("the page in Chromium", () => {
     expect(await page.textContent(".raw .aggregate")).toContain("target (10-minute row)")
   })
 
+  it.skipIf(noBrowser)("a turbine-year: 52,560 windows served and drawn in a few seconds", async () => {
+    // A year of 10-minute rows for one more asset, written straight in SQL (a pipeline run would take minutes).
+    await sql(`INSERT INTO asset (name) VALUES ('YEAR1')`)
+    await sql(`INSERT INTO signal (name, asset_id)
+      SELECT 'wind_speed_' || s, (SELECT id FROM asset WHERE name = 'YEAR1') FROM unnest(ARRAY['mean', 'min', 'max', 'std']) AS s`)
+    await sql(`INSERT INTO data (timestamp, signal_id, value)
+      SELECT t, s.id, 8 + 3 * sin(extract(epoch FROM t) / 40000) + CASE s.name
+        WHEN 'wind_speed_min' THEN -2 WHEN 'wind_speed_max' THEN 2 WHEN 'wind_speed_std' THEN 10 ELSE 0 END * 0.1
+      FROM generate_series('2023-01-01T00:00:00Z'::timestamptz, '2023-12-31T23:50:00Z', '10 minutes') AS t,
+        signal AS s JOIN asset AS a ON a.id = s.asset_id WHERE a.name = 'YEAR1'`)
+    const asked = Date.now()
+    const response = await fetch(`${ui!.url}api/series?turbine=YEAR1&signal=wind_speed&from=2023-01-01&to=2023-12-31`)
+    const set = (await response.json()) as { series: Array<{ timestamps: Array<number> }> }
+    const served = Date.now() - asked
+    expect(set.series[0]!.timestamps).toHaveLength(52_560)
+    const started = Date.now()
+    await visit("series?turbine=YEAR1&signal=wind_speed&from=2023-01-01&to=2023-12-31")
+    await page.waitForSelector(".chart[data-rendered='true']")
+    const drawn = Date.now() - started
+    expect(Number(await page.getAttribute(".chart", "data-points"))).toBe(52_560)
+    // Moving the cursor over a year redraws at once: uPlot draws a year's paths once, then the cursor only.
+    const box = (await page.locator(".chart .u-over").boundingBox())!
+    const moved = Date.now()
+    for (let i = 0; i < 20; i++) await page.mouse.move(box.x + (box.width * i) / 20, box.y + box.height / 2)
+    const hover = Date.now() - moved
+    console.log(`turbine-year: API ${served} ms, page drawn in ${drawn} ms, 20 cursor moves in ${hover} ms`)
+    expect(drawn).toBeLessThan(20_000)
+    expect(await page.textContent(".readout")).toMatch(/YEAR1: mean/)
+  })
+
   it.skipIf(noBrowser)("at a phone's width: the page fits, the grid scrolls in its own box", async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     try {
