@@ -67,7 +67,12 @@ const main = async () => {
       viewport: { width: 1280, height: 800 }
     })
     const page = context.pages()[0] ?? (await context.newPage())
-    await page.goto(`${ui.url}#/?from=${fleet.from}&to=2024-03-15`)
+    // A fresh load per view: a hash change alone could leave the previous view's elements matching.
+    const visit = async (route: string) => {
+      await page.goto("about:blank")
+      await page.goto(`${ui!.url}#/${route}`)
+    }
+    await visit(`?from=${fleet.from}&to=2024-03-15`)
     await page.waitForSelector("button.cell")
     await shoot(page, "grid")
 
@@ -75,15 +80,15 @@ const main = async () => {
     await page.waitForSelector(".partition-view")
     await shoot(page, "partition")
 
-    await page.goto(`${ui.url}#/partition/2024-03-03/WTG02`)
+    await visit(`partition/2024-03-03/WTG02`)
     await page.waitForSelector(".partition-view[data-state='degraded']")
     await shoot(page, "partition-degraded")
 
-    await page.goto(`${ui.url}#/series?turbine=WTG01,WTG05&signal=wind_speed&from=2024-03-01&to=2024-03-07`)
+    await visit(`series?turbine=WTG01,WTG05&signal=wind_speed&from=2024-03-01&to=2024-03-07`)
     await page.waitForSelector(".chart[data-rendered='true']")
     await shoot(page, "series")
 
-    await page.goto(`${ui.url}#/series?turbine=WTG01&signal=power&from=2024-03-01&to=2024-03-01`)
+    await visit(`series?turbine=WTG01&signal=power&from=2024-03-01&to=2024-03-01`)
     await page.waitForSelector(".chart[data-rendered='true']")
     const box = (await page.locator(".chart .u-over").boundingBox())!
     await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5)
@@ -92,10 +97,10 @@ const main = async () => {
     await shoot(page, "series-raw")
 
     await page.setViewportSize({ width: 390, height: 844 })
-    await page.goto(`${ui.url}#/?from=2024-03-01&to=2024-03-15&turbine=WTG04`)
+    await visit(`?from=2024-03-01&to=2024-03-15&turbine=WTG04`)
     await page.waitForSelector(".calendar button.cell")
     await shoot(page, "phone-calendar")
-    await page.goto(`${ui.url}#/?from=2024-03-01&to=2024-03-15`)
+    await visit(`?from=2024-03-01&to=2024-03-15`)
     await page.waitForSelector(".matrix button.cell")
     await shoot(page, "phone-grid")
   } finally {
