@@ -88,20 +88,11 @@ const stats = (values: ReadonlyArray<number | null>) => {
   return { mean, min: Math.min(...valid), max: Math.max(...valid), std, count: valid.length }
 }
 
-const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples | string) => {
-  const t = series.timestamps[index]!
-  const aggregate = { mean: series.mean[index], min: series.min[index], max: series.max[index], std: series.std[index] }
-  const head = h("h2", { id: "window-title" }, `${series.label}, window ${windowLabel(t)} (+10 min)`)
-  const aggregateRow = (
-    name: string,
-    values: {
-      mean?: number | null | undefined
-      min?: number | null | undefined
-      max?: number | null | undefined
-      std?: number | null | undefined
-    },
-    extra = ""
-  ) =>
+type Statistics = { readonly [K in "mean" | "min" | "max" | "std"]?: number | null | undefined }
+
+/** The window's statistics: the target's row, and (with the samples) the same computed from them. */
+const aggregateTable = (variable: string, target: Statistics, computed?: ReturnType<typeof stats>) => {
+  const row = (name: string, values: Statistics, extra = "") =>
     h(
       "tr",
       {},
@@ -109,85 +100,83 @@ const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples
       [values.mean, values.min, values.max, values.std].map((value) => h("td", {}, number(value ?? null, 3))),
       h("td", {}, extra)
     )
+  return h(
+    "div",
+    { class: "scroll" },
+    h(
+      "table",
+      { class: "aggregate" },
+      h("caption", {}, `${variable} in this window`),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          ["", "mean", "min", "max", "std", ""].map((name) => h("th", { scope: "col" }, name))
+        )
+      ),
+      h(
+        "tbody",
+        {},
+        row("target (10-minute row)", target),
+        computed === undefined ? null : row("from the raw samples", computed, `${computed.count} samples`)
+      )
+    )
+  )
+}
+
+/** A window of a series: its aggregate, and its raw samples from the fonte (or why there are none). */
+const rawPanel = (set: SeriesSet, series: Series, index: number, raw: RawSamples | string) => {
+  const target = { mean: series.mean[index], min: series.min[index], max: series.max[index], std: series.std[index] }
+  const head = h(
+    "h2",
+    { id: "window-title" },
+    `${series.label}, window ${windowLabel(series.timestamps[index]!)} (+10 min)`
+  )
   if (typeof raw === "string") {
     return h(
       "section",
       { class: "raw", "aria-labelledby": "window-title" },
       head,
-      aggregateTable(),
+      aggregateTable(set.variable, target),
       h("p", { class: "muted" }, raw)
     )
   }
-  const variable = set.variable
-  const values = raw.values[variable] ?? []
-  const computed = stats(values)
+  const samples = h(
+    "table",
+    { class: "samples" },
+    h("caption", {}, `Raw samples from the fonte (${raw.timestamps.length})`),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["time (UTC)", ...Object.keys(raw.values)].map((name) => h("th", { scope: "col" }, name))
+      )
+    ),
+    h(
+      "tbody",
+      {},
+      raw.timestamps.map((t, i) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, new Date(t).toISOString().slice(11, 19)),
+          Object.values(raw.values).map((column) => h("td", {}, number(column[i] ?? null, 3)))
+        )
+      )
+    )
+  )
   return h(
     "section",
     { class: "raw", "aria-labelledby": "window-title", "data-samples": raw.timestamps.length },
     head,
-    aggregateTable(computed),
-    h(
-      "div",
-      { class: "scroll" },
-      h(
-        "table",
-        { class: "samples" },
-        h("caption", {}, `Raw samples from the fonte (${raw.timestamps.length})`),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ["time (UTC)", ...Object.keys(raw.values)].map((name) => h("th", { scope: "col" }, name))
-          )
-        ),
-        h(
-          "tbody",
-          {},
-          raw.timestamps.map((ts, i) =>
-            h(
-              "tr",
-              {},
-              h("td", {}, new Date(ts).toISOString().slice(11, 19)),
-              Object.values(raw.values).map((column) => h("td", {}, number(column[i] ?? null, 3)))
-            )
-          )
-        )
-      )
-    ),
+    aggregateTable(set.variable, target, stats(raw.values[set.variable] ?? [])),
+    h("div", { class: "scroll" }, samples),
     h("p", { class: "muted source" }, raw.source)
   )
-
-  function aggregateTable(computed?: ReturnType<typeof stats>) {
-    return h(
-      "div",
-      { class: "scroll" },
-      h(
-        "table",
-        { class: "aggregate" },
-        h("caption", {}, `${variable0()} in this window`),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ["", "mean", "min", "max", "std", ""].map((name) => h("th", { scope: "col" }, name))
-          )
-        ),
-        h(
-          "tbody",
-          {},
-          aggregateRow("target (10-minute row)", aggregate),
-          computed === undefined ? null : aggregateRow("from the raw samples", computed, `${computed.count} samples`)
-        )
-      )
-    )
-  }
-  function variable0() {
-    return set.variable
-  }
 }
 
 /** The controls: turbines, signal, days; applied by changing the route. */
