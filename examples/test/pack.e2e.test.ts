@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 // workspace (dependencies from the registry), and use them from there as a user would.
 const exec = promisify(execFile)
 const root = join(import.meta.dirname, "..", "..")
-const packages = ["core", "contract", "postgres", "source-http", "sink-postgres", "fonte", "worker", "cli"]
+const packages = ["core", "contract", "postgres", "source-http", "sink-postgres", "fonte", "worker", "ui", "cli"]
 const scratch = mkdtempSync(join(tmpdir(), "delfos-pack-"))
 const npm = (args: ReadonlyArray<string>, cwd: string) =>
   exec("npm", [...args], { cwd, maxBuffer: 64 * 2 ** 20, env: { ...process.env, npm_config_update_notifier: "false" } })

@@ -211,6 +211,40 @@ export const program = (exit: (code: number) => void): Command => {
     )
     .action(lazy<RawOptions>(async () => (await import("./commands/Migrate.ts")).run))
 
+  add(
+    root
+      .command("ui")
+      .description("a web UI over the target, read-only: the fleet × day grid, runs and quality, 10-minute series")
+      .addOption(option("--port <port>", "the port (0 picks a free one)", 0))
+      .addOption(option("--host <host>", "the address to listen on", defaults.host))
+      .addOption(
+        option(
+          "--source-url <url>",
+          "the fonte API root, for the raw samples beside a window (none: no raw samples)"
+        ).env("SOURCE_API_URL")
+      )
+      .addOption(option("--pipeline <name>", "the pipeline shown first (default: the ledger's most recent)"))
+      .addOption(
+        option(
+          "--stale-after <seconds>",
+          "a running day without a heartbeat this long shows as failed",
+          defaults.staleAfter
+        )
+      ),
+    Options.database
+  )
+    .option("--verbose", "print stack traces on unexpected failures")
+    .addHelpText(
+      "after",
+      examples([
+        "delfos-etl ui                                    # the embedded database in .delfos/, a free port",
+        "delfos-etl ui --port 8080 --database-url postgres://localhost/alvo",
+        "delfos-etl ui --source-url http://localhost:8000/api/v1   # raw samples beside a window",
+        "# prints the URL to open; read-only; SIGINT/SIGTERM stop it (exit 0)"
+      ])
+    )
+    .action(lazy<import("./commands/Ui.ts").UiFlags>(async () => (await import("./commands/Ui.ts")).run))
+
   root
     .command("demo")
     .description("the whole job with nothing installed: embedded fonte and target, seed, ETL, a summary")
