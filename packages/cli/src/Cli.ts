@@ -68,6 +68,7 @@ export const program = (exit: (code: number) => void): Command => {
       "delfos-etl run --date 2024-01-01 --turbines all --min-coverage 0.8   # a whole farm",
       "delfos-etl backfill --from 2024-01-01 --to 2024-12-31",
       "delfos-etl status",
+      "delfos-etl ui                                    # the web UI over the target, on a free port",
       "delfos-etl fonte serve --port 8000               # the fonte API, on an embedded database",
       "delfos-etl worker --concurrency 2                # take queued days (see worker --help)",
       "# every command has --help with its options and examples; exit codes: 0 ok, 1 failed, 2 bad usage"
@@ -251,13 +252,15 @@ export const program = (exit: (code: number) => void): Command => {
     .addOption(option("--days <n>", "days to seed and run, 1 to 31", 3))
     .addOption(option("--start-date <day>", "the first day", "2024-01-01"))
     .addOption(option("--turbines <n>", "a farm of n turbines, 1 to 100 (none: the reference's one series)"))
+    .option("--ui", "then serve the web UI over the demo's database until Ctrl-C")
     .option("--verbose", "print stack traces on unexpected failures")
     .addHelpText(
       "after",
       examples([
         "delfos-etl demo",
         "delfos-etl demo --days 7",
-        "delfos-etl demo --turbines 10   # a farm, with its faults"
+        "delfos-etl demo --turbines 10   # a farm, with its faults",
+        "delfos-etl demo --turbines 10 --ui   # then look at it in the browser"
       ])
     )
     .action(lazy<DemoFlags>(async () => (await import("./commands/Demo.ts")).run))

@@ -53,6 +53,8 @@ export interface DemoOptions {
   readonly startDate: string
   /** A farm of this many turbines (WTG01…), run in batches with quality checks; none: the reference's one series. */
   readonly turbines?: number | undefined
+  /** Then serve the web UI over the demo's database until interrupted. */
+  readonly ui?: boolean | undefined
 }
 
 /**
@@ -204,6 +206,14 @@ export const demo = (options: DemoOptions): Effect.Effect<number, unknown> =>
           ? '   psql postgres://localhost/alvo -c "SELECT d.timestamp, s.name, d.value FROM data d JOIN signal s ON s.id = d.signal_id ORDER BY 1, 2 LIMIT 8"\n'
           : "   DATABASE_URL=postgres://localhost/alvo npx delfos-etl status --turbine WTG03\n")
     )
+    if (options.ui === true) {
+      const { Ui } = yield* Effect.promise(() => import("@delfos/ui"))
+      // Over the demo's own embedded target (its SqlClient is in context); serves until interrupted.
+      yield* Ui.serve(
+        { sourceUrl: `${fonte.url}/api/v1`, pipeline: "demo", database: "the demo's embedded database (in memory)" },
+        ({ url }) => out(`The UI: ${url}  (read-only; Ctrl-C stops it)\n`)
+      )
+    }
     return failed > 0 ? ExitCode.failed : ExitCode.success
   }).pipe(
     Effect.scoped,
@@ -215,6 +225,7 @@ export interface DemoFlags {
   readonly days?: string | undefined
   readonly startDate?: string | undefined
   readonly turbines?: string | undefined
+  readonly ui?: boolean | undefined
   readonly verbose?: boolean | undefined
 }
 
@@ -226,7 +237,7 @@ export const run = (flags: DemoFlags): Promise<number> =>
       yield* Settings.partitions({ date: startDate }, "UTC" as never)
       const turbines =
         flags.turbines === undefined ? undefined : yield* Settings.integer("--turbines", flags.turbines, 1, 1, 100)
-      return yield* demo({ days, startDate, turbines })
+      return yield* demo({ days, startDate, turbines, ui: flags.ui === true })
     }),
-    { verbose: flags.verbose === true }
+    { verbose: flags.verbose === true, interrupted: flags.ui === true ? "success" : "failure" }
   )
