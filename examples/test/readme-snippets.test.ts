@@ -25,7 +25,8 @@ const readmes = [
   "packages/cli/README.md",
   "packages/worker/README.md",
   "packages/test-utils/README.md",
-  "docs/ORCHESTRATION.md"
+  "docs/ORCHESTRATION.md",
+  "docs/QUALITY.md"
 ]
 
 const runnable = new Set(["ts", "typescript", "js", "javascript"])
