@@ -1,6 +1,10 @@
 /**
- * Screenshots of the main views for the docs (docs/screenshots/*.png): a farm seeded into a fresh
- * test database (DATABASE_URL's server, else embedded), a fonte for the raw samples, the UI
+ * Screenshots of the main views for the docs (docs/screenshots/*.png): a fonte seeded with a farm
+ * (its own generator, with its planted faults), the farm loaded from that fonte into a fresh test
+ * database (DATABASE_URL's server, else embedded) by the real pipeline (`HttpSource` → 10-minute
+ * statistics + quality checks → Postgres sink and ledger), so every row the UI shows beside the
+ * raw samples was computed from exactly those samples; then the states a clean load does not give
+ * (an empty day, a failed run, a running one) recorded through the pipeline and the ledger, the UI
  * server, Chromium at 1280×800 and at a phone's 390 px. After `npm run build`:
  * `npm run screenshots -w @delfos/ui`.
  */
@@ -8,13 +12,18 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Server } from "@delfos/fonte"
+import { Ledger, MemorySource, Partition, Pipeline, Runner } from "@delfos/etl"
+import { Migrations, PostgresSink, RunLedger } from "@delfos/etl-sink-postgres"
+import { HttpSource } from "@delfos/etl-source-http"
+import { FonteClient, Server } from "@delfos/fonte"
 import { Connection } from "@delfos/postgres"
 import { TestDatabase } from "@delfos/test-utils"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as SqlClient from "effect/sql/SqlClient"
 import { chromium, type Page } from "playwright-core"
 import * as Ui from "../src/Ui.ts"
-import { farm, seed } from "../test/Seed.ts"
+import { type Farm, farm } from "../test/Seed.ts"
 
 const out = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url))
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium"
@@ -28,8 +37,51 @@ export const browserArgs = [
   "--disable-sync"
 ]
 
-const shoot = async (page: Page, name: string) => {
-  await page.screenshot({ path: join(out, `${name}.png`), fullPage: false })
+/**
+ * Loads the farm's turbine-days from the fonte at `sourceUrl` into the target of the `SqlClient` in
+ * context, a day's turbines a batch, under the UI tests' coverage policy (the fonte's downtimes
+ * give degraded days, its stuck anemometers and curtailments quality findings). Then the states a
+ * clean load does not give: the empty turbine-day run from a source without its samples, a failed
+ * run and a running one recorded through the ledger.
+ */
+const load = (fleet: Farm, sourceUrl: string): Effect.Effect<void, unknown, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    yield* Migrations.migrate
+    const options = { name: fleet.pipeline, quality: { minCoverage: 0.9 } }
+    const special = [fleet.failed, fleet.running, fleet.empty].map((entry) => `${entry.day}|${entry.asset}`)
+    const source = HttpSource.layer({ baseUrl: sourceUrl })
+    for (let n = 0; n < fleet.days; n++) {
+      const day = Partition.addDays(Partition.Day.make(fleet.from), n)
+      const partitions = fleet.turbines
+        .filter((asset) => !special.includes(`${day}|${asset}`))
+        .map((asset) => Partition.makeUnsafe(day, "UTC", asset))
+      yield* Pipeline.runBatchRecorded(partitions, options).pipe(Effect.provide(source))
+    }
+    // A day the source has no samples of: the pipeline reports it empty and writes nothing.
+    yield* Pipeline.runBatchRecorded([Partition.makeUnsafe(fleet.empty.day, "UTC", fleet.empty.asset)], options).pipe(
+      Effect.provide(MemorySource.layer([]))
+    )
+    const ledger = yield* Ledger.Ledger
+    const [failed] = yield* ledger.start(
+      fleet.pipeline,
+      [Partition.makeUnsafe(fleet.failed.day, "UTC", fleet.failed.asset)],
+      "worker-7:4242"
+    )
+    yield* ledger.fail([failed!], fleet.failed.error)
+    // Still running: a heartbeat now (the UI judges staleness over a long `staleAfter`).
+    yield* ledger.start(
+      fleet.pipeline,
+      [Partition.makeUnsafe(fleet.running.day, "UTC", fleet.running.asset)],
+      "worker-7:4242"
+    )
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient, Runner.layer({ id: "shots:1" }))
+    )
+  )
+
+const shoot = async (page: Page, name: string, fullPage = false) => {
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage })
   console.log(`docs/screenshots/${name}.png`)
 }
 
@@ -42,13 +94,13 @@ const main = async () => {
   let ui: Ui.UiServer | undefined
   let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined
   try {
-    await fetch(`${fonte.url}/api/v1/sensors/populate_database`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ start_date: fleet.from, days: 1, turbines: 10 })
+    await FonteClient.populatePromise(fonte.url, {
+      startDate: fleet.from,
+      days: fleet.days,
+      turbines: fleet.turbines.length
     })
     await Effect.runPromise(
-      seed(fleet).pipe(
+      load(fleet, `${fonte.url}/api/v1`).pipe(
         Effect.provide(Connection.layer(database.url, { maxConnections: database.maxConnections })),
         Effect.scoped
       ) as Effect.Effect<void, unknown>
@@ -80,7 +132,9 @@ const main = async () => {
     await page.waitForSelector(".partition-view")
     await shoot(page, "partition")
 
-    await visit(`partition/2024-03-03/WTG02`)
+    // The fonte's downtimes give the degraded days; the first of them on the grid.
+    await visit(`?from=${fleet.from}&to=2024-03-15`)
+    await page.click(`button.cell[data-state="degraded"]`)
     await page.waitForSelector(".partition-view[data-state='degraded']")
     await shoot(page, "partition-degraded")
 
@@ -93,14 +147,15 @@ const main = async () => {
     const box = (await page.locator(".chart .u-over").boundingBox())!
     await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5)
     await page.waitForSelector(".raw table.samples")
-    await page.locator(".raw").scrollIntoViewIfNeeded()
-    await shoot(page, "series-raw")
+    // The whole page: the day's line above the window's rows and its raw samples.
+    await shoot(page, "series-raw", true)
 
     await page.setViewportSize({ width: 390, height: 844 })
     await visit(`?from=2024-03-01&to=2024-03-15&turbine=WTG04`)
     await page.waitForSelector(".calendar button.cell")
     await shoot(page, "phone-calendar")
-    await visit(`?from=2024-03-01&to=2024-03-15`)
+    // Nine days fit a phone's width: degraded days, quality marks, the running day and a missing one.
+    await visit(`?from=2024-03-07&to=2024-03-15`)
     await page.waitForSelector(".matrix button.cell")
     await shoot(page, "phone-grid")
   } finally {
