@@ -11,7 +11,8 @@
  * Needs a Postgres: DATABASE_URL (a server URL; the bench creates and drops its own databases),
  * default postgres://postgres@127.0.0.1:5432/postgres.
  * Run: `npm run bench:fleet -w @delfos/etl-sink-postgres` (`-- --days 30 --concurrency 2`,
- * `-- --paths copy-upsert,unnest-upsert`).
+ * `-- --paths copy-upsert,unnest-upsert`; `-- --foreign-key` puts back the foreign key from `data`
+ * to `signal` that migration 0011 drops, as the schema was before it).
  */
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
@@ -31,7 +32,9 @@ const { values: flags } = parseArgs({
     days: { type: "string", default: "10" },
     batch: { type: "string", default: "25" },
     concurrency: { type: "string", default: "1" },
-    paths: { type: "string", default: "copy-upsert,copy-replace,unnest-upsert,unnest-replace" }
+    paths: { type: "string", default: "copy-upsert,copy-replace,unnest-upsert,unnest-replace" },
+    // The schema before migration 0011: data's per-row foreign key to signal put back.
+    "foreign-key": { type: "boolean", default: false }
   }
 })
 const turbines = Number(flags.turbines)
@@ -131,6 +134,9 @@ const measure = (path: string, url: string) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* Migrations.migrate
+    if (flags["foreign-key"]) {
+      yield* sql`ALTER TABLE data ADD CONSTRAINT data_signal_id_fkey FOREIGN KEY (signal_id) REFERENCES signal (id)`
+    }
     const [kind, strategy] = path.split("-") as ["copy" | "unnest", PostgresSink.Strategy]
     const bulkCopy =
       kind === "copy" ? yield* BulkCopy.make(yield* Connection.target(url), { maxConnections: concurrency }) : undefined
@@ -203,7 +209,8 @@ for (const path of flags.paths.split(",")) {
 console.log(
   `node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}, load average ${loadavg()[0]!.toFixed(1)}, ` +
     `Postgres at ${new URL(admin).host}; ${turbines} turbines x ${days} days in batches of ${batchSize} ` +
-    `(${batches.length} batches, ${concurrency} at once), ${totalRows.toLocaleString("en")} rows\n`
+    `(${batches.length} batches, ${concurrency} at once), ${totalRows.toLocaleString("en")} rows` +
+    `${flags["foreign-key"] ? ", with data's foreign key to signal" : ""}\n`
 )
 console.log("| path | load | seconds | rows/s | Postgres CPU a row | client CPU a row | WAL |")
 console.log("|---|---|---:|---:|---:|---:|---:|")

@@ -127,7 +127,8 @@ export const make = (bulk: BulkCopy.BulkCopy["Service"]): CopyLoad => {
               }
               const deleted = new Map<number, number>()
               if (state!.occupied) {
-                const micros = Float64Array.from(rows.timestamps, (t) => Math.round(t * 1000))
+                const micros = new Float64Array(rows.total)
+                for (let i = 0; i < rows.total; i++) micros[i] = Math.round(rows.timestamps[i]! * 1000)
                 const cleared = yield* session.query<{ signal_id: number; deleted: number }>(deleteStatement(type), [
                   ...scope,
                   literal(rows.signalIds),
