@@ -14,7 +14,6 @@ import type { TimeRange } from "./Partition.ts"
 import type { SampleFrame } from "./SampleFrame.ts"
 import * as SampleFrameModule from "./SampleFrame.ts"
 import { defaultStatistics, type SignalName, type Statistic, signalName, type Variable } from "./Signal.ts"
-import * as Slab from "./Slab.ts"
 import * as Window from "./Window.ts"
 
 export interface ResampleOptions {
@@ -145,8 +144,7 @@ export class Resampler {
   readonly variables: ReadonlyArray<Variable>
   readonly statistics: ReadonlyArray<Statistic>
   readonly series: ReadonlyArray<Series>
-  // All variables' slots in one array (carved from a shared buffer: see `Slab`): slot k of window w
-  // of variable v is at (v * SLOTS + k) * count + w.
+  // All variables' slots in one buffer: slot k of window w of variable v is at (v * SLOTS + k) * count + w.
   private readonly accumulators: Float64Array
   private finished: Windows | undefined
   private samples = 0
@@ -160,15 +158,14 @@ export class Resampler {
   // The frames added, when `keepSamples`: `sortedSamples()` reads them.
   private readonly kept: Array<SampleFrame> | undefined
 
-  /** `shared`, from a `Fleet`: the grid and shape its resamplers have in common, worked out once. */
-  constructor(options: ResampleOptions, shared?: { readonly grid: Window.WindowGrid; readonly shape: Shape }) {
+  constructor(options: ResampleOptions) {
     this.asset = options.asset
-    this.grid = shared?.grid ?? Window.grid(options.range, options.every ?? Window.defaultWindowLength)
-    const shape = shared?.shape ?? shapeOf(options.variables, options.statistics ?? defaultStatistics)
+    this.grid = Window.grid(options.range, options.every ?? Window.defaultWindowLength)
+    const shape = shapeOf(options.variables, options.statistics ?? defaultStatistics)
     this.variables = shape.variables
     this.statistics = shape.statistics
     this.series = shape.series
-    this.accumulators = Slab.float64(this.variables.length * this.grid.count * SLOTS)
+    this.accumulators = new Float64Array(this.variables.length * this.grid.count * SLOTS)
     this.cadence = options.cadence ?? defaultCadence
     this.kept = options.keepSamples === true ? [] : undefined
   }
@@ -564,15 +561,9 @@ const isFrame = (input: SampleFrame | Iterable<SampleFrame>): input is SampleFra
 export class Fleet {
   private readonly options: Omit<ResampleOptions, "asset">
   private readonly resamplers = new Map<AssetId | undefined, Resampler>()
-  // What every asset's resampler shares, worked out once.
-  private readonly shared: { readonly grid: Window.WindowGrid; readonly shape: Shape }
 
   constructor(options: Omit<ResampleOptions, "asset">) {
     this.options = options
-    this.shared = {
-      grid: Window.grid(options.range, options.every ?? Window.defaultWindowLength),
-      shape: shapeOf(options.variables, options.statistics ?? defaultStatistics)
-    }
   }
 
   /** Adds a chunk of one asset's samples (the frame's `asset`). */
@@ -599,7 +590,7 @@ export class Fleet {
   private resamplerOf(asset: AssetId | undefined): Resampler {
     let resampler = this.resamplers.get(asset)
     if (resampler === undefined) {
-      resampler = new Resampler({ ...this.options, asset }, this.shared)
+      resampler = new Resampler({ ...this.options, asset })
       this.resamplers.set(asset, resampler)
     }
     return resampler

@@ -6,7 +6,6 @@
  */
 import type { Windows } from "./Resample.ts"
 import type { SignalName } from "./Signal.ts"
-import * as Slab from "./Slab.ts"
 import type { TidyRows } from "./TidyRows.ts"
 
 /** The signals a result can produce, sorted: what a sink owns for this partition. */
@@ -17,8 +16,11 @@ export const unpivot = (windows: Windows): TidyRows => {
   const series = windows.series
   const windowCount = windows.grid.count
   const capacity = windowCount * series.length
-  // The three columns carved from one shared buffer (see `Slab`): allocating them took longer than filling them.
-  const [timestamps, values, signalIndex] = Slab.rows(capacity)
+  // One allocation carved into the three columns.
+  const buffer = new ArrayBuffer(capacity * 18)
+  const timestamps = new Float64Array(buffer, 0, capacity)
+  const values = new Float64Array(buffer, capacity * 8, capacity)
+  const signalIndex = new Uint16Array(buffer, capacity * 16, capacity)
   const counts = series.map((entry) => windows.columns[entry.variable]!.count)
   const statistics = series.map((entry) => windows.columns[entry.variable]![entry.statistic]!)
   const { start, every } = windows.grid
