@@ -2,8 +2,11 @@
  * Resample and Resample + Unpivot over a year of 1-minute samples of three variables, through
  * the library's real API: one partition per day, each day arriving as frames (chunks), default
  * statistics; with the default quality checks too; and a fleet of 100 turbines through
- * `Resample.Fleet` in batches of 25 a day. Prints input values per second and peak memory.
- * Run: `npm run bench -w @delfos/etl`.
+ * `Resample.Fleet` in batches of 25 a day; and 100 turbines × 30 days through the pipeline's
+ * transform (a frame per turbine-day into a `Fleet`, unpivot, and with the default quality checks).
+ * Prints input values per second and peak memory.
+ * Run: `npm run bench -w @delfos/etl` (`node packages/core/bench/resample.bench.ts --fleet` for
+ * the fleet transform alone, `--fleet-days 365` for a fleet-year).
  */
 import { cpus } from "node:os"
 import type { AssetId } from "../src/Asset.ts"
@@ -109,6 +112,84 @@ const runFleet = (years: ReadonlyArray<ReadonlyArray<Day>>, turbines: number, ba
     }
   }
 }
+/**
+ * A fleet through the pipeline's own transform (`Pipeline.transform`): each day, the turbines in
+ * batches of 25 (`Pipeline.defaultBatchSize`), every turbine-day one frame as the HTTP source
+ * decodes it, added to one `Resample.Fleet`; then per turbine its windows, its tidy rows and, with
+ * `quality`, the default checks on its sorted samples (`keepSamples`, `Quality.run`).
+ */
+interface FleetDay {
+  readonly partition: Partition.Partition
+  readonly range: Partition.TimeRange
+  /** The day's frames, one per turbine, in batches. */
+  readonly batches: ReadonlyArray<ReadonlyArray<SampleFrame.SampleFrame>>
+}
+
+const fleetDays = (years: ReadonlyArray<ReadonlyArray<Day>>, turbines: number, days: number): Array<FleetDay> => {
+  const ids = Array.from({ length: turbines }, (_, k) => `WTG${String(k + 1).padStart(3, "0")}` as AssetId)
+  return Array.from({ length: days }, (_, d) => {
+    const frames = ids.map((asset, k) => {
+      const [frame] = years[k % years.length]![d]!.frames
+      return SampleFrame.withAsset(frame!, asset)
+    })
+    const batches: Array<Array<SampleFrame.SampleFrame>> = []
+    for (let from = 0; from < turbines; from += 25) batches.push(frames.slice(from, from + 25))
+    const partition = { day: Partition.addDays(Partition.Day.make("2023-01-01"), d), timeZone: Partition.utc }
+    return { partition, range: years[0]![d]!.range, batches }
+  })
+}
+
+const transformFleet = (days: ReadonlyArray<FleetDay>, quality: boolean) => {
+  for (const { batches, partition, range } of days) {
+    for (const frames of batches) {
+      const fleet = Resample.makeFleet({ range, variables, keepSamples: quality })
+      for (const frame of frames) fleet.add(frame)
+      for (const frame of frames) {
+        const windows = fleet.result(frame.asset)
+        sink += Unpivot.unpivot(windows).length
+        if (quality && windows.samples > 0) {
+          sink += Quality.run(checks, {
+            partition: { ...partition, asset: frame.asset },
+            range,
+            cadence: 60_000,
+            samples: fleet.sortedSamples(frame.asset),
+            duplicates: windows.duplicates,
+            outside: windows.ignored
+          }).length
+        }
+      }
+    }
+  }
+}
+
+const measureTransform = (label: string, days: ReadonlyArray<FleetDay>, quality: boolean, runs: number) => {
+  transformFleet(days, quality)
+  transformFleet(days, quality)
+  const times: Array<number> = []
+  // CPU time as well as wall time: on a shared machine a run waits for a core now and then.
+  const cpuTimes: Array<number> = []
+  for (let r = 0; r < runs; r++) {
+    const started = performance.now()
+    const cpu = process.cpuUsage()
+    transformFleet(days, quality)
+    times.push(performance.now() - started)
+    const used = process.cpuUsage(cpu)
+    cpuTimes.push((used.user + used.system) / 1000)
+    sampleMemory()
+  }
+  const ms = median(times)
+  const cpuMs = median(cpuTimes)
+  const values = days.reduce(
+    (total, day) => total + day.batches.flat().reduce((n, frame) => n + frame.length, 0) * variables.length,
+    0
+  )
+  return {
+    label: `${label} (CPU ${cpuMs.toFixed(1)} ms, ${(values / (cpuMs / 1000) / 1e6).toFixed(1)} M values/s of CPU)`,
+    ms,
+    valuesPerSecond: values / (ms / 1000)
+  }
+}
+
 let peakRss = 0
 const sampleMemory = () => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
@@ -153,6 +234,31 @@ const measureFleet = (label: string, years: ReadonlyArray<ReadonlyArray<Day>>, t
 
 const years = process.argv.includes("--quick") ? 2 : 10
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x${cpus().length}`)
+// `--fleet` runs only the fleet transform (100 turbines × 30 days; `--fleet-days 365` for a year).
+const fleetOnly = process.argv.includes("--fleet")
+const fleetDaysArg = process.argv.indexOf("--fleet-days")
+const fleetDayCount = fleetDaysArg < 0 ? 30 : Number(process.argv[fleetDaysArg + 1])
+if (fleetOnly) {
+  const inputs = Array.from({ length: years }, (_, s) => partitionsOf(makeYear(s + 2), 1440))
+  const month = fleetDays(inputs, 100, fleetDayCount)
+  const results = [
+    measureTransform(
+      `Resample + Unpivot, 100 turbines x ${fleetDayCount} days (Pipeline's transform)`,
+      month,
+      false,
+      9
+    ),
+    measureTransform(`+ default quality checks (keepSamples, Quality.run)`, month, true, 9)
+  ]
+  console.log("\n| workload | median time | input values/s |")
+  console.log("|---|---:|---:|")
+  for (const { label, ms, valuesPerSecond } of results) {
+    console.log(`| ${label} | ${ms.toFixed(1)} ms | ${(valuesPerSecond / 1e6).toFixed(1)} M |`)
+  }
+  console.log(`\npeak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`)
+  if (sink < 0) console.log(sink)
+  process.exit(0)
+}
 const one = [partitionsOf(makeYear(1), 1440)]
 const oneChunked = [partitionsOf(makeYear(1), 100)]
 const uniform = [partitionsOf(makeYear(1, "uniform"), 1440)]
@@ -176,6 +282,18 @@ results.push(
     many,
     100,
     3
+  ),
+  measureTransform(
+    "Resample + Unpivot, 100 turbines x 30 days (Pipeline's transform: Fleet, batches of 25)",
+    fleetDays(many, 100, 30),
+    false,
+    9
+  ),
+  measureTransform(
+    "Resample + Unpivot + default quality checks, 100 turbines x 30 days (Pipeline's transform)",
+    fleetDays(many, 100, 30),
+    true,
+    9
   )
 )
 

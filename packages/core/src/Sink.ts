@@ -94,13 +94,14 @@ export const invalidRow = (request: LoadRequest): string | undefined => {
     const t = rows.timestamps[i]!
     const value = rows.values[i]!
     if (signal === undefined) return `row ${i}: signal index ${index} is not in the rows' signal list`
-    const row = `row ${i} (${signal} at ${formatInstant(t)})`
-    if (!Number.isFinite(value)) return `${row}: value ${value} is not finite`
+    // Named only when at fault: formatting every row's instant cost a fleet's load more than the checks.
+    const row = () => `row ${i} (${signal} at ${formatInstant(t)})`
+    if (!Number.isFinite(value)) return `${row()}: value ${value} is not finite`
     if (!(t >= range.start && t < range.end)) {
-      return `${row}: outside the partition [${formatInstant(range.start)}, ${formatInstant(range.end)})`
+      return `${row()}: outside the partition [${formatInstant(range.start)}, ${formatInstant(range.end)})`
     }
-    if (!owned.has(signal)) return `${row}: ${signal} is not among the load's signals`
-    if (seen[index]!.has(t)) return `${row}: a second row for the same signal and timestamp`
+    if (!owned.has(signal)) return `${row()}: ${signal} is not among the load's signals`
+    if (seen[index]!.has(t)) return `${row()}: a second row for the same signal and timestamp`
     seen[index]!.add(t)
   }
   return undefined

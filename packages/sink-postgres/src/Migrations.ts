@@ -144,6 +144,32 @@ export const migrations = {
       run_id integer NOT NULL REFERENCES etl_run (id) ON DELETE CASCADE,
       PRIMARY KEY (pipeline, partition_day, time_zone, asset, variable, check_name)
     )`
+  }),
+  "0011_data_signal_guard": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The foreign key from data to signal checked each row written with a query of its own: two
+    // thirds of the server's work in a COPY of a fleet's rows (BENCHMARKS.md, "The Postgres sink,
+    // a fleet"). The sink checks its signals once per load instead (it reads their ids from
+    // `signal` and locks them FOR KEY SHARE while it writes), and a trigger keeps a signal that
+    // data still uses from being deleted or renumbered. Dropped whatever it is called (ours, or
+    // the reference's when its tables were adopted).
+    const foreignKeys = yield* sql<{ name: string }>`SELECT conname AS name FROM pg_constraint
+      WHERE conrelid = 'data'::regclass AND confrelid = 'signal'::regclass AND contype = 'f'`
+    for (const foreignKey of foreignKeys) {
+      yield* sql.unsafe(`ALTER TABLE data DROP CONSTRAINT "${foreignKey.name.replaceAll('"', '""')}"`)
+    }
+    yield* sql`CREATE OR REPLACE FUNCTION delfos_signal_in_use() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN RETURN NEW; END IF;
+        IF EXISTS (SELECT 1 FROM data WHERE signal_id = OLD.id) THEN
+          RAISE EXCEPTION 'signal % (%) still has rows in data', OLD.id, OLD.name
+            USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+      END $$`
+    yield* sql`DROP TRIGGER IF EXISTS signal_in_use ON signal`
+    yield* sql`CREATE TRIGGER signal_in_use BEFORE DELETE OR UPDATE OF id ON signal
+      FOR EACH ROW EXECUTE FUNCTION delfos_signal_in_use()`
   })
 }
 

@@ -1,23 +1,29 @@
 /**
  * The Postgres `Sink`: a partition's tidy rows written to the alvo schema (`signal`, `data`) in one
  * transaction, serialised with any other load of the same range, leaving exactly the new rows.
+ * On a Postgres server the rows go by binary COPY (`CopyLoad`, over `BulkCopy`); on the embedded
+ * database, which has no COPY, by `INSERT … SELECT FROM unnest(…)` statements.
  */
 import { type Asset, Ledger, Partition, Sink, type TidyRows } from "@delfos/etl"
-import { Connection } from "@delfos/postgres"
+import { BulkCopy, Connection } from "@delfos/postgres"
 import { PgClient, PgTypes } from "@effect/sql-pg"
 import { Context, Effect, Layer, Option, Result } from "effect"
 import type * as Duration from "effect/Duration"
 import type * as Redacted from "effect/Redacted"
 import { SqlClient, SqlError } from "effect/sql"
+import * as CopyLoad from "./CopyLoad.ts"
 import * as Migrations from "./Migrations.ts"
 import * as RunLedger from "./RunLedger.ts"
 import * as SignalIds from "./SignalIds.ts"
 
 /**
- * How a load replaces the partition's rows:
+ * How a load replaces the partition's rows with the unnest statements (the embedded database, or
+ * a sink without `bulkCopy`):
  * - `"upsert"` deletes only the rows the new result lacks, inserts new keys and updates changed
  *   values; an unchanged row is not written at all.
  * - `"replace"` deletes every row of the partition's signals in range, then inserts the result.
+ * A load by COPY (`bulkCopy`) always replaces: deleting and copying is faster than either
+ * strategy on every load measured, re-runs included (it writes WAL where an unchanged upsert does not).
  */
 export type Strategy = "upsert" | "replace"
 
@@ -29,13 +35,27 @@ export interface MakeOptions {
   readonly name?: string | undefined
   /** `"upsert"` by default (see the README for measurements of both). */
   readonly strategy?: Strategy | undefined
-  /** Rows per `INSERT` statement; 20,000 by default. */
+  /** Rows per `INSERT` statement of the unnest path; 20,000 by default. */
   readonly batchSize?: number | undefined
+  /**
+   * Write with binary COPY over this `BulkCopy` (a `pg` pool on the same database as the
+   * `SqlClient`): see `CopyLoad`. Without it, loads are `INSERT … SELECT FROM unnest(…)`
+   * statements on the `SqlClient`. The layers give one when the server takes COPY (a Postgres
+   * server, not the embedded PGlite).
+   */
+  readonly bulkCopy?: BulkCopy.BulkCopy["Service"] | undefined
 }
 
-export interface LayerFromClientOptions extends MakeOptions {
+export interface LayerFromClientOptions extends Omit<MakeOptions, "bulkCopy"> {
   /** Apply pending migrations when the layer starts; `true` by default. */
   readonly migrate?: boolean | undefined
+  /**
+   * Load by binary COPY over a `pg` pool of the sink's own (as many connections as the client's
+   * pool) to the client's database, when the server takes COPY; the unnest statements on the
+   * client otherwise. `true` by default for `layer` and `layerWithLedger`; `false` by default for
+   * `layerFromClient`, whose caller sized the client's pool and may not want a second one.
+   */
+  readonly copy?: boolean | undefined
 }
 
 export interface LayerOptions extends LayerFromClientOptions {
@@ -87,6 +107,7 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
     const strategy = options.strategy ?? "upsert"
     const batchSize = options.batchSize ?? defaultBatchSize
     const signalIds = SignalIds.make(sql)
+    const copyLoad = options.bulkCopy === undefined ? undefined : CopyLoad.make(options.bulkCopy)
 
     // The rows a batch owns: each request's signals (of its asset) over its range.
     const inScope = (scope: Scope) =>
@@ -94,9 +115,13 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
         WHERE d.signal_id = o.signal_id AND d.timestamp >= o.s AND d.timestamp < o.e`
 
     // Whether the owned rows hold anything yet (read under the locks): an empty scope needs no
-    // clean-up and takes a plain insert.
+    // clean-up and takes a plain insert. And how many of the owned signals exist, locked until the
+    // load commits so none is deleted under it (`data` has no per-row foreign key: migration 0011).
     const occupied = (scope: Scope) =>
-      sql<{ occupied: boolean }>`SELECT EXISTS (SELECT 1 FROM data AS d WHERE EXISTS (${inScope(scope)})) AS occupied`
+      sql<{ occupied: boolean; signals: number }>`SELECT
+        EXISTS (SELECT 1 FROM data AS d WHERE EXISTS (${inScope(scope)})) AS occupied,
+        (SELECT count(*) FROM (SELECT 1 FROM signal WHERE id IN (SELECT unnest(${scope.signalIds}))
+          FOR KEY SHARE) AS s)::int AS signals`
 
     // Deletes the owned rows whose key the new rows lack (upsert), or all owned rows (replace).
     // Returns how many of each signal went that the new rows do not have. `NOT IN` over the keys is
@@ -141,7 +166,7 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
     /** Loads requests in one transaction: all or none. Requests owning no signal write nothing. */
     const write = (
       requests: ReadonlyArray<Sink.LoadRequest>
-    ): Effect.Effect<Array<Sink.LoadResult>, SqlError.SqlError> =>
+    ): Effect.Effect<Array<Sink.LoadResult>, SqlError.SqlError | BulkCopy.BulkCopyError> =>
       Effect.gen(function* () {
         const active = requests.filter((request) => request.signals.length > 0)
         if (active.length === 0) return requests.map(() => ({ rowsWritten: 0, rowsDeleted: 0 }))
@@ -151,6 +176,37 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
         const owned = active.map((request) =>
           request.signals.map((signal) => ids.get(SignalIds.keyOf(request.partition.asset, signal))!)
         )
+        const deleted =
+          copyLoad === undefined
+            ? yield* writeUnnest(active, ids, owned)
+            : yield* copyLoad.write(
+                active.map((request, i) => ({
+                  range: request.range,
+                  signalIds: owned[i]!,
+                  rows: request.rows,
+                  rowSignalIds: rowSignalIds(request.rows, request.partition.asset, ids)
+                })),
+                [...new Set(active.map(lockKey))].sort()
+              )
+        const results = new Map(
+          active.map((request, i) => [
+            request,
+            {
+              rowsWritten: request.rows.length,
+              rowsDeleted: owned[i]!.reduce((sum, id) => sum + (deleted.get(id) ?? 0), 0)
+            }
+          ])
+        )
+        return requests.map((request) => results.get(request) ?? { rowsWritten: 0, rowsDeleted: 0 })
+      })
+
+    /** The unnest path's transaction; returns the stale rows deleted, by signal id. */
+    const writeUnnest = (
+      active: ReadonlyArray<Sink.LoadRequest>,
+      ids: ReadonlyMap<string, number>,
+      owned: ReadonlyArray<ReadonlyArray<number>>
+    ): Effect.Effect<Map<number, number>, SqlError.SqlError> =>
+      Effect.gen(function* () {
         const total = active.reduce((sum, request) => sum + request.rows.length, 0)
         const allTimestamps = new Float64Array(total)
         const allIds = new Int32Array(total)
@@ -169,12 +225,21 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
           ),
           ends: timestamps(Float64Array.from(active.flatMap((request, i) => owned[i]!.map(() => request.range.end))))
         }
-        const deleted = yield* sql.withTransaction(
+        return yield* sql.withTransaction(
           Effect.gen(function* () {
             // In a fixed order, so two batches sharing partitions never wait on each other in a circle.
             const locks = text([...new Set(active.map(lockKey))].sort())
             yield* sql`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest(${locks}) AS u(k) ORDER BY k) AS l`
             const [state] = yield* occupied(scope)
+            const expected = new Set(owned.flat()).size
+            if (state!.signals !== expected) {
+              return yield* new SqlError.SqlError({
+                reason: new SqlError.ConstraintError({
+                  cause: undefined,
+                  message: `${expected - state!.signals} of the load's ${expected} signals no longer exist in signal`
+                })
+              })
+            }
             const cleared = state!.occupied
               ? yield* clear(scope, { timestamps: timestamps(allTimestamps), signalIds: int4s(allIds) })
               : []
@@ -190,16 +255,6 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
             return new Map(cleared.map((row) => [row.signal_id, row.deleted]))
           })
         )
-        const results = new Map(
-          active.map((request, i) => [
-            request,
-            {
-              rowsWritten: request.rows.length,
-              rowsDeleted: owned[i]!.reduce((sum, id) => sum + (deleted.get(id) ?? 0), 0)
-            }
-          ])
-        )
-        return requests.map((request) => results.get(request) ?? { rowsWritten: 0, rowsDeleted: 0 })
       })
 
     // What a failed batch is called in messages: its partition, or its day's assets.
@@ -220,10 +275,14 @@ export const make = (options: MakeOptions = {}): Effect.Effect<Sink.Sink["Servic
           })
         }
       }
-      const failure = (error: SqlError.SqlError) =>
-        Connection.isUnreachable(error)
+      const failure = (error: SqlError.SqlError | BulkCopy.BulkCopyError) =>
+        (SqlError.isSqlError(error) ? Connection.isUnreachable(error) : error.operation === "connect")
           ? new Sink.SinkUnavailable({ sink: name, reason: Connection.reasonOf(error) })
-          : new Sink.SinkLoadFailed({ sink: name, partition, reason: Connection.reasonOf(error) })
+          : new Sink.SinkLoadFailed({
+              sink: name,
+              partition,
+              reason: SqlError.isSqlError(error) ? Connection.reasonOf(error) : error.reason
+            })
       return yield* write(requests).pipe(
         Effect.mapError(failure),
         // A connection lost mid-load fails the rollback too, which the SQL client reports as a
@@ -277,23 +336,68 @@ const prepare = (sink: string, migrate: boolean) =>
     )
   )
 
-/** A Postgres `Sink` over the `SqlClient` in context, migrations applied first (unless `migrate: false`). */
+// Whether the server takes `COPY … FROM STDIN`: a Postgres server does, the embedded PGlite does not.
+const takesCopy = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const [server] = yield* sql<{ version: string }>`SELECT version() AS version`
+  return !/PGlite/i.test(server?.version ?? "")
+})
+
+/**
+ * The sink's own `BulkCopy` to `target` when `copy` is asked and the server takes it (the pool
+ * opens its connections on first use and closes with the scope); `undefined` otherwise.
+ */
+const bulkCopyFor = (
+  sink: string,
+  target: Connection.Target | undefined,
+  copy: boolean,
+  maxConnections: number | undefined
+) =>
+  Effect.gen(function* () {
+    if (!copy || target === undefined) return undefined
+    const copies = yield* takesCopy.pipe(
+      Effect.mapError((error) => new Sink.SinkUnavailable({ sink, reason: Connection.reasonOf(error) }))
+    )
+    if (!copies) return undefined
+    return yield* BulkCopy.make(target, { maxConnections: maxConnections ?? 10 })
+  })
+
+/**
+ * A Postgres `Sink` over the `SqlClient` in context, migrations applied first (unless `migrate:
+ * false`). With `copy: true`, it loads by binary COPY over a `pg` pool of its own to the client's
+ * database (its URL) when the server is Postgres, and by the unnest statements on the embedded one.
+ */
 export const layerFromClient = (
   options: LayerFromClientOptions = {}
 ): Layer.Layer<Sink.Sink, Sink.SinkUnavailable, SqlClient.SqlClient> =>
   Layer.effect(
     Sink.Sink,
     Effect.gen(function* () {
-      const sink = yield* make(options)
-      yield* prepare(sink.name, options.migrate ?? true)
-      return sink
+      const name = options.name ?? (yield* clientName)
+      yield* prepare(name, options.migrate ?? true)
+      const client = yield* Effect.serviceOption(PgClient.PgClient)
+      const url = Option.isSome(client) ? client.value.config.url : undefined
+      const target =
+        url === undefined
+          ? undefined
+          : yield* Connection.target(url).pipe(
+              Effect.mapError((error) => new Sink.SinkUnavailable({ sink: name, reason: error.message }))
+            )
+      // A pool's config (`PgClient.layer`'s) carries its size: the copies get as many connections.
+      const maxConnections = Option.isSome(client)
+        ? (client.value.config as { readonly maxConnections?: number | undefined }).maxConnections
+        : undefined
+      const bulkCopy = yield* bulkCopyFor(name, target, options.copy ?? false, maxConnections)
+      return yield* make({ ...options, name, bulkCopy })
     })
   )
 
 /**
  * A Postgres `Sink` on a pool of its own at `url` (`DATABASE_URL` when absent), migrations applied
- * first (unless `migrate: false`). The pool closes with the layer. For the run ledger on the same
- * pool, see `layerWithLedger`.
+ * first (unless `migrate: false`). On a Postgres server it loads by binary COPY over a second, `pg`
+ * pool of as many connections (unless `copy: false`); on the embedded database by the unnest
+ * statements. The pools close with the layer. For the run ledger on the same pool, see
+ * `layerWithLedger`.
  */
 export const layer = (
   options: LayerOptions = {}
@@ -325,8 +429,9 @@ const onPool = <A>(
       const name = options.name ?? target.display
       return Layer.effectContext(
         Effect.gen(function* () {
-          const sink = yield* make({ ...options, name })
           yield* prepare(name, options.migrate ?? true)
+          const bulkCopy = yield* bulkCopyFor(name, target, options.copy ?? true, options.maxConnections)
+          const sink = yield* make({ ...options, name, bulkCopy })
           const ledger = yield* RunLedger.make
           return services({ sink, ledger })
         })

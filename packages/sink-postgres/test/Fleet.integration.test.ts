@@ -173,7 +173,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "3 minutes", excludeTestServices:
         expect(yield* Migrations.migrate).toEqual([
           [8, "assets"],
           [9, "etl_run_asset"],
-          [10, "quality"]
+          [10, "quality"],
+          [11, "data_signal_guard"]
         ])
         expect(yield* sql`SELECT count(*)::int AS n FROM data`).toEqual([{ n: 288 }])
         expect(yield* sql`SELECT name FROM signal WHERE asset_id IS NULL ORDER BY name`).toEqual([

@@ -1,3 +1,4 @@
+import { Connection } from "@delfos/postgres"
 import { TestDatabase } from "@delfos/test-utils"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -22,7 +23,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [7, "etl_schedule"],
         [8, "assets"],
         [9, "etl_run_asset"],
-        [10, "quality"]
+        [10, "quality"],
+        [11, "data_signal_guard"]
       ])
       expect((yield* tables).map((table) => table.name)).toEqual([
         "asset",
@@ -62,7 +64,8 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         [7, "etl_schedule"],
         [8, "assets"],
         [9, "etl_run_asset"],
-        [10, "quality"]
+        [10, "quality"],
+        [11, "data_signal_guard"]
       ])
       yield* empty
       const bad = sql`INSERT INTO etl_run (pipeline, partition_day, status, attempt) VALUES ('old', '2024-01-03', 'done', 1)`
@@ -129,11 +132,27 @@ layer(TestDatabase.pgClientLayer(), { timeout: "2 minutes", excludeTestServices:
         )
         expect(error.reason._tag).toBe("ConstraintError")
       }
-      const foreign = yield* Effect.flip(sql`INSERT INTO data (timestamp, signal_id, value) VALUES (now(), -1, 1)`)
-      expect(foreign.reason._tag).toBe("ConstraintError")
+      // No per-row foreign key (migration 0011: the sink checks and locks its signals once a load),
+      // but a signal that data uses cannot be deleted or renumbered.
+      expect(yield* sql`SELECT conname FROM pg_constraint WHERE conrelid = 'data'::regclass AND contype = 'f'`).toEqual(
+        []
+      )
+      yield* sql`INSERT INTO data (timestamp, signal_id, value) VALUES ('2024-01-01T00:00Z', ${signal!.id}, 1)`
+      for (const change of [
+        sql`DELETE FROM signal WHERE id = ${signal!.id}`,
+        sql`UPDATE signal SET id = -1 WHERE id = ${signal!.id}`
+      ]) {
+        const error = yield* Effect.flip(change)
+        expect(error.reason._tag).toBe("ConstraintError")
+        expect(Connection.reasonOf(error)).toMatch(/still has rows in data/)
+      }
+      yield* sql`UPDATE signal SET name = 'check_max' WHERE id = ${signal!.id}`
+      yield* sql`DELETE FROM data`
+      yield* sql`DELETE FROM signal WHERE id = ${signal!.id}`
+      const [again] = yield* sql<{ id: number }>`INSERT INTO signal (name) VALUES ('check_mean') RETURNING id`
       const duplicate = yield* Effect.flip(
         sql`INSERT INTO data (timestamp, signal_id, value)
-          VALUES ('2024-01-01T00:00Z', ${signal!.id}, 1), ('2024-01-01T00:00Z', ${signal!.id}, 2)`
+          VALUES ('2024-01-01T00:00Z', ${again!.id}, 1), ('2024-01-01T00:00Z', ${again!.id}, 2)`
       )
       expect(duplicate.reason._tag).toBe("UniqueViolation")
     })
