@@ -51,8 +51,8 @@ const poolSize = (target: Connection.Target, concurrency: number, note: (text: s
       Effect.provide(Reactivity.layer),
       Effect.orElseSucceed(() => wanted)
     )
-    // Leave a few connections for everyone else.
-    const size = Math.max(1, Math.min(wanted, free - 2))
+    // Leave a few connections for everyone else; the sink's COPY pool mirrors this one (see `target`).
+    const size = Math.max(1, Math.min(wanted, Math.floor((free - 2) / 2)))
     if (size < concurrency + 1) {
       note(
         `${concurrency} partitions at once share ${size} database connection${size === 1 ? "" : "s"}` +
@@ -93,7 +93,11 @@ export const targetNote = (settings: Pick<Settings, "databaseUrl" | "dataDir">):
 
 /** The target's layers: the Postgres sink and the run ledger, over the settings' database. */
 export const target = (settings: Settings): Layer.Layer<Sink.Sink | Ledger.Ledger, unknown> =>
-  Layer.mergeAll(PostgresSink.layerFromClient(), RunLedger.layerFromClient).pipe(Layer.provide(targetClient(settings)))
+  // On a Postgres server the sink loads by binary COPY over a pool of its own, as large as the
+  // client's and opened only when loads run; on the embedded database by statements (it has no COPY).
+  Layer.mergeAll(PostgresSink.layerFromClient({ copy: true }), RunLedger.layerFromClient).pipe(
+    Layer.provide(targetClient(settings))
+  )
 
 /** The HTTP source, rate-limited when asked. */
 export const source = (settings: Pick<Settings, "sourceUrl">, maxRequestsPerSecond?: number | undefined) => {
