@@ -48,41 +48,69 @@ export const reportLine = (report: RunReport.RunReport): string => {
   return `${partition}  ${report.status.padEnd(9)}  ${number(report.samplesRead)} samples  ${number(report.windows)} windows  ${number(report.rowsWritten)} rows  ${seconds(report.durationMs)}${extras.length > 0 ? `  (${extras.join(", ")})` : ""}${qualityNote(report)}${unrecorded}`
 }
 
-/** `3 succeeded, 1 degraded, 1 empty, 1 failed, 1 not recorded in the ledger`: the counts that are not zero, succeeded always. */
-export const counts = (reports: ReadonlyArray<RunReport.RunReport>): string => {
-  const of = (status: RunReport.RunStatus) => reports.filter((report) => report.status === status).length
-  const unrecorded = reports.filter((report) => report.ledgerError !== undefined).length
-  return [
-    `${of("succeeded")} succeeded`,
-    of("degraded") > 0 ? `${of("degraded")} degraded` : "",
-    of("empty") > 0 ? `${of("empty")} empty` : "",
-    of("failed") > 0 ? `${of("failed")} failed` : "",
-    unrecorded > 0 ? `${unrecorded} not recorded in the run ledger` : ""
-  ]
-    .filter((part) => part !== "")
-    .join(", ")
+/**
+ * What a run's reports add up to, kept as they come (a fleet-year is 36,500 reports: a run keeps
+ * the counts, not the reports): outcomes, rows, and what the quality checks found.
+ */
+export interface Tally {
+  readonly add: (report: RunReport.RunReport) => void
+  /** `3 succeeded, 1 degraded, 1 empty, 1 failed, 1 not recorded in the ledger`: the counts that are not zero, succeeded always. */
+  readonly counts: () => string
+  /** `quality of 30 turbine-days: 27 ok, 1 warn, 2 error (frozen 2, …)`, or "" when no check ran. */
+  readonly quality: () => string
+  readonly rows: () => number
+  /** Whether a partition failed, or the ledger could not record one: exit code 1. */
+  readonly failed: () => boolean
 }
 
-/**
- * What the quality checks found over a run: `quality: 28 ok, 2 warn (frozen 1, curtailment 1), 0
- * error`, or nothing when no check ran.
- */
-export const qualitySummary = (reports: ReadonlyArray<RunReport.RunReport>): string => {
-  const checked = reports.filter((report) => report.quality !== undefined)
-  if (checked.length === 0) return ""
-  const bySeverity = { ok: 0, warn: 0, error: 0 }
+export const tally = (reports: Iterable<RunReport.RunReport> = []): Tally => {
+  const statuses: Record<RunReport.RunStatus, number> = { succeeded: 0, degraded: 0, empty: 0, failed: 0 }
+  const severities = { ok: 0, warn: 0, error: 0 }
   const checks = new Map<string, number>()
-  for (const report of checked) {
-    const flagged = report.quality!.filter((finding) => finding.severity !== "ok")
-    const worst = flagged.some((finding) => finding.severity === "error") ? "error" : flagged.length > 0 ? "warn" : "ok"
-    bySeverity[worst]++
+  let unrecorded = 0
+  let rows = 0
+  let checked = 0
+  let assets = false
+  const add = (report: RunReport.RunReport) => {
+    statuses[report.status]++
+    rows += report.rowsWritten
+    if (report.ledgerError !== undefined) unrecorded++
+    if (report.asset !== undefined) assets = true
+    if (report.quality === undefined) return
+    checked++
+    const flagged = report.quality.filter((finding) => finding.severity !== "ok")
+    severities[flagged.some((finding) => finding.severity === "error") ? "error" : flagged.length > 0 ? "warn" : "ok"]++
     for (const check of new Set(flagged.map((finding) => finding.check)))
       checks.set(check, (checks.get(check) ?? 0) + 1)
   }
-  const noun = checked.some((report) => report.asset !== undefined) ? "turbine-days" : "days"
-  const which = [...checks].map(([check, n]) => `${check} ${n}`).join(", ")
-  return `quality of ${number(checked.length)} ${noun}: ${bySeverity.ok} ok, ${bySeverity.warn} warn, ${bySeverity.error} error${which === "" ? "" : ` (${which})`}`
+  for (const report of reports) add(report)
+  return {
+    add,
+    counts: () =>
+      [
+        `${statuses.succeeded} succeeded`,
+        statuses.degraded > 0 ? `${statuses.degraded} degraded` : "",
+        statuses.empty > 0 ? `${statuses.empty} empty` : "",
+        statuses.failed > 0 ? `${statuses.failed} failed` : "",
+        unrecorded > 0 ? `${unrecorded} not recorded in the run ledger` : ""
+      ]
+        .filter((part) => part !== "")
+        .join(", "),
+    quality: () => {
+      if (checked === 0) return ""
+      const which = [...checks].map(([check, n]) => `${check} ${n}`).join(", ")
+      return `quality of ${number(checked)} ${assets ? "turbine-days" : "days"}: ${severities.ok} ok, ${severities.warn} warn, ${severities.error} error${which === "" ? "" : ` (${which})`}`
+    },
+    rows: () => rows,
+    failed: () => statuses.failed > 0 || unrecorded > 0
+  }
 }
+
+/** `3 succeeded, 1 degraded, 1 empty, 1 failed, 1 not recorded in the ledger` of some reports. */
+export const counts = (reports: ReadonlyArray<RunReport.RunReport>): string => tally(reports).counts()
+
+/** What the quality checks found over some reports (see `Tally.quality`). */
+export const qualitySummary = (reports: ReadonlyArray<RunReport.RunReport>): string => tally(reports).quality()
 
 /** Whether reports call for exit code 1: a partition failed, or the ledger could not record one. */
 export const anyFailed = (reports: ReadonlyArray<RunReport.RunReport>): boolean => reports.some(isFailure)

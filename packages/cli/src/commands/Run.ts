@@ -54,35 +54,40 @@ export const program = (
     const progress = Progress.forRun(settings.json, partitions)
     const started = Date.now()
     const options = pipelineOptions(settings)
-    const reports = yield* Stream.fromIterable(Pipeline.batches(partitions, settings.batchSize)).pipe(
+    // The reports are counted as they come; only --json keeps them all, to print them.
+    const tally = Progress.tally()
+    const kept: Array<RunReport.RunReport> = []
+    yield* Stream.fromIterable(Pipeline.batches(partitions, settings.batchSize)).pipe(
       Stream.mapEffect(
         (batch) =>
           Pipeline.runBatchRecorded(batch, options).pipe(
-            Effect.tap((batchReports) => Effect.sync(() => batchReports.forEach(progress.report)))
+            Effect.tap((reports) =>
+              Effect.sync(() => {
+                for (const report of reports) {
+                  progress.report(report)
+                  tally.add(report)
+                  if (settings.json) kept.push(report)
+                }
+              })
+            )
           ),
         { concurrency: settings.concurrency, unordered: true }
       ),
-      Stream.flatMap(Stream.fromIterable),
-      Stream.runCollect
+      Stream.runDrain
     )
     progress.finish()
-    const order = new Map(partitions.map((partition, i) => [Partition.key(partition), i]))
-    const sorted = [...reports].sort(
-      (a, b) =>
-        order.get(Partition.key(RunReport.partitionOf(a)))! - order.get(Partition.key(RunReport.partitionOf(b)))!
-    )
     if (settings.json) {
-      yield* out(`${JSON.stringify(sorted, null, 2)}\n`)
+      kept.sort((a, b) => Partition.compare(RunReport.partitionOf(a), RunReport.partitionOf(b)))
+      yield* out(`${JSON.stringify(kept, null, 2)}\n`)
     } else {
-      const rows = sorted.reduce((total, report) => total + report.rowsWritten, 0)
       yield* out(
-        `${extent(partitions)}: ${Progress.counts(sorted)}` +
-          ` · ${number(rows)} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
+        `${extent(partitions)}: ${tally.counts()}` +
+          ` · ${number(tally.rows())} rows · ${((Date.now() - started) / 1000).toFixed(2)}s\n`
       )
-      const found = Progress.qualitySummary(sorted)
+      const found = tally.quality()
       if (found !== "") yield* out(`${found}\n`)
     }
-    return Progress.anyFailed(sorted) ? ExitCode.failed : ExitCode.success
+    return tally.failed() ? ExitCode.failed : ExitCode.success
   }).pipe(Layers.provide(settings, Layer.merge(Layers.source(settings), Layers.target(settings))))
 
 export const run = (flags: RunFlags): Promise<number> =>
