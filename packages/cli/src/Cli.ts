@@ -252,7 +252,7 @@ export const program = (exit: (code: number) => void): Command => {
     .addOption(option("--days <n>", "days to seed and run, 1 to 31", 3))
     .addOption(option("--start-date <day>", "the first day", "2024-01-01"))
     .addOption(option("--turbines <n>", "a farm of n turbines, 1 to 100 (none: the reference's one series)"))
-    .option("--ui", "then serve the web UI over the demo's database until Ctrl-C")
+    .option("--ui", "then serve the web UI over the demo's database until Ctrl-C (a farm of 10 unless --turbines)")
     .option("--verbose", "print stack traces on unexpected failures")
     .addHelpText(
       "after",
@@ -260,7 +260,7 @@ export const program = (exit: (code: number) => void): Command => {
         "delfos-etl demo",
         "delfos-etl demo --days 7",
         "delfos-etl demo --turbines 10   # a farm, with its faults",
-        "delfos-etl demo --turbines 10 --ui   # then look at it in the browser"
+        "delfos-etl demo --ui            # a farm of 10, then look at it in the browser"
       ])
     )
     .action(lazy<DemoFlags>(async () => (await import("./commands/Demo.ts")).run))

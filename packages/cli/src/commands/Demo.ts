@@ -235,8 +235,13 @@ export const run = (flags: DemoFlags): Promise<number> =>
       const days = yield* Settings.integer("--days", flags.days, 3, 1, 31)
       const startDate = flags.startDate ?? "2024-01-01"
       yield* Settings.partitions({ date: startDate }, "UTC" as never)
+      // The UI is made for a farm: `demo --ui` seeds 10 turbines unless told otherwise.
       const turbines =
-        flags.turbines === undefined ? undefined : yield* Settings.integer("--turbines", flags.turbines, 1, 1, 100)
+        flags.turbines === undefined
+          ? flags.ui === true
+            ? 10
+            : undefined
+          : yield* Settings.integer("--turbines", flags.turbines, 1, 1, 100)
       return yield* demo({ days, startDate, turbines, ui: flags.ui === true })
     }),
     { verbose: flags.verbose === true, interrupted: flags.ui === true ? "success" : "failure" }
