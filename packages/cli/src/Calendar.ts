@@ -108,38 +108,46 @@ export const render = (states: ReadonlyArray<Cell>, color: boolean): Array<strin
 
 const paint = (look: Look, color: boolean) => (color ? `${look.color}${look.symbol}${reset}` : look.symbol)
 
-/** `■ succeeded 27  ▲ warnings 2  ◆ errors 0  ▣ degraded 0  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */
-export const partitionLegend = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): string => {
-  const looks = states.map(partitionCell)
-  const count = (look: Look) => looks.filter((other) => other === look).length
-  return [
-    [cells.succeeded, "succeeded"],
-    [qualityCells.warn, "warnings"],
-    [qualityCells.error, "errors"],
-    [cells.degraded, "degraded"],
-    [cells.empty, "empty"],
-    [cells.failed, "failed"],
-    [cells.running, "running"],
-    [cells.missing, "missing"]
-  ]
-    .map(([look, name]) => `${paint(look as Look, color)} ${name} ${count(look as Look)}`)
+/** `■ name count  ▲ name count  …`: each look of `entries` with how many of `looks` it is. */
+const legendOf = (
+  looks: ReadonlyArray<Look>,
+  entries: ReadonlyArray<readonly [Look, string]>,
+  color: boolean
+): string =>
+  entries
+    .map(([look, name]) => `${paint(look, color)} ${name} ${looks.filter((other) => other === look).length}`)
     .join("  ")
-}
+
+/** `■ succeeded 27  ▲ warnings 2  ◆ errors 0  ▣ degraded 0  □ empty 1  ✗ failed 1  ◐ running 0  · missing 2` */
+export const partitionLegend = (states: ReadonlyArray<Partitions.PartitionState>, color: boolean): string =>
+  legendOf(
+    states.map(partitionCell),
+    [
+      [cells.succeeded, "succeeded"],
+      [qualityCells.warn, "warnings"],
+      [qualityCells.error, "errors"],
+      [cells.degraded, "degraded"],
+      [cells.empty, "empty"],
+      [cells.failed, "failed"],
+      [cells.running, "running"],
+      [cells.missing, "missing"]
+    ],
+    color
+  )
 
 /** `■ complete 27  ▲ warnings 2  ◆ errors 0  ◧ partial 1  ✗ failed 0  …`: days of a fleet. */
-export const dayLegend = (days: ReadonlyArray<Partitions.DayState>, color: boolean): string => {
-  const looks = days.map(dayCell)
-  const count = (look: Look) => looks.filter((other) => other === look).length
-  return [
-    [dayCells.complete, "complete"],
-    [qualityCells.warn, "warnings"],
-    [qualityCells.error, "errors"],
-    [dayCells.partial, "partial"],
-    [dayCells.failed, "failed"],
-    [dayCells.empty, "empty"],
-    [dayCells.running, "running"],
-    [dayCells.missing, "missing"]
-  ]
-    .map(([look, name]) => `${paint(look as Look, color)} ${name} ${count(look as Look)}`)
-    .join("  ")
-}
+export const dayLegend = (days: ReadonlyArray<Partitions.DayState>, color: boolean): string =>
+  legendOf(
+    days.map(dayCell),
+    [
+      [dayCells.complete, "complete"],
+      [qualityCells.warn, "warnings"],
+      [qualityCells.error, "errors"],
+      [dayCells.partial, "partial"],
+      [dayCells.failed, "failed"],
+      [dayCells.empty, "empty"],
+      [dayCells.running, "running"],
+      [dayCells.missing, "missing"]
+    ],
+    color
+  )
