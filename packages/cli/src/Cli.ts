@@ -317,6 +317,8 @@ export const program = (exit: (code: number) => void): Command => {
     Options.job,
     Options.turbines,
     Options.batchSize,
+    Options.quality,
+    Options.allowEmpty,
     Options.concurrency,
     Options.heartbeat,
     Options.staleAfter,
@@ -348,6 +350,8 @@ export const program = (exit: (code: number) => void): Command => {
     Options.job,
     Options.turbines,
     Options.batchSize,
+    Options.quality,
+    Options.allowEmpty,
     Options.maxAttempts("(graphile-worker waits e^n s between them)"),
     Options.output
   )

@@ -78,7 +78,12 @@ export const PartitionJob = Schema.Struct({
   statistics: Schema.NonEmptyArray(Signal.Statistic),
   /** The window length in milliseconds. */
   every: Window.WindowLength,
-  sourceUrl: SourceUrl
+  sourceUrl: SourceUrl,
+  /** Load a day the source has no samples for (clearing its rows); absent: keep them (`empty`). */
+  allowEmpty: Schema.optionalKey(Schema.Boolean),
+  /** The quality policy: a partition whose coverage is below it is `degraded`, or with `strict` `failed`. */
+  minCoverage: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+  strict: Schema.optionalKey(Schema.Boolean)
 })
 export type PartitionJob = typeof PartitionJob.Type
 
@@ -94,6 +99,11 @@ export interface JobOptions {
   readonly every?: number | undefined
   /** The fonte API root; `http://localhost:8000/api/v1` (the reference's) by default. */
   readonly sourceUrl?: string | undefined
+  /** Load a day the source has no samples for, clearing its rows; off by default (it ends `empty`). */
+  readonly allowEmpty?: boolean | undefined
+  /** The quality policy (`Pipeline.QualityPolicy`): flag, or with `strict` fail, a partition below it. */
+  readonly minCoverage?: number | undefined
+  readonly strict?: boolean | undefined
 }
 
 /** A job that cannot be queued or run as it is: which part is wrong, and why. */
@@ -147,7 +157,10 @@ export const ofBatch = (
     variables: options.variables ?? Signal.defaultVariables,
     statistics: options.statistics ?? Signal.defaultStatistics,
     every: options.every ?? Window.defaultWindowLength,
-    sourceUrl: options.sourceUrl ?? HttpSource.defaultBaseUrl
+    sourceUrl: options.sourceUrl ?? HttpSource.defaultBaseUrl,
+    ...(options.allowEmpty === true ? { allowEmpty: true } : {}),
+    ...(options.minCoverage === undefined ? {} : { minCoverage: options.minCoverage }),
+    ...(options.strict === true ? { strict: true } : {})
   })
 }
 
@@ -203,5 +216,7 @@ export const pipelineOptions = (job: PartitionJob): Pipeline.PipelineOptions => 
   name: job.pipeline,
   variables: job.variables,
   statistics: job.statistics,
-  every: job.every
+  every: job.every,
+  ...(job.allowEmpty === true ? { allowEmpty: true } : {}),
+  ...(job.minCoverage === undefined ? {} : { quality: { minCoverage: job.minCoverage, strict: job.strict === true } })
 })

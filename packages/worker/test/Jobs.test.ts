@@ -89,7 +89,20 @@ describe("Jobs", () => {
     })
   })
 
+  it("the quality policy and --allow-empty travel with the job, through JSON, to the pipeline's options", () => {
+    const job = make(Partition.makeUnsafe("2024-01-01"), { minCoverage: 0.8, strict: true, allowEmpty: true })
+    expect(job).toMatchObject({ minCoverage: 0.8, strict: true, allowEmpty: true })
+    const decoded = Effect.runSync(Jobs.decode(JSON.parse(JSON.stringify(job))))
+    expect(Jobs.pipelineOptions(decoded)).toMatchObject({
+      allowEmpty: true,
+      quality: { minCoverage: 0.8, strict: true }
+    })
+    // Without a policy the job is the one of earlier versions, key for key.
+    expect(Object.keys(make(Partition.makeUnsafe("2024-01-01"), { strict: false }))).not.toContain("strict")
+  })
+
   it.each([
+    [{ minCoverage: 1.5 }, 'at ["minCoverage"]'],
     [{ pipeline: "a:b" }, "pipeline name"],
     [{ variables: [] }, 'at ["variables"]'],
     [{ variables: ["rotor_speed"] }, 'unknown variable "rotor_speed"'],

@@ -105,11 +105,6 @@ export const run = (flags: BackfillFlags): Promise<number> =>
       const partitions = yield* Settings.partitions(flags, settings.timeZone)
       const options = yield* retries(flags)
       if (flags.distributed === true) {
-        if (settings.quality.minCoverage !== undefined) {
-          return yield* new Settings.UsageError({
-            message: "--min-coverage and --strict apply in process only: queued jobs do not carry a quality policy yet"
-          })
-        }
         // The queue is the worker's: its library is loaded only for this.
         const Worker = yield* Effect.promise(() => import("./Worker.ts"))
         return yield* Worker.backfill(settings, partitions, { only: options.only, maxAttempts: options.maxAttempts })

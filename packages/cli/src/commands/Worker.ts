@@ -59,7 +59,11 @@ const jobOptions = (settings: Settings.Settings) =>
       every: settings.every,
       sourceUrl: settings.sourceUrl,
       assets: settings.assets,
-      batchSize: settings.batchSize
+      batchSize: settings.batchSize,
+      allowEmpty: settings.allowEmpty,
+      ...(settings.quality.minCoverage === undefined
+        ? {}
+        : { minCoverage: settings.quality.minCoverage, strict: settings.quality.strict })
     }
   )
 
