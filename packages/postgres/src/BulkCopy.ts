@@ -525,6 +525,8 @@ interface SessionState {
   depth: number
   /** Whether the server takes `COPY … FROM STDIN` (not PGlite); known after the first copy. */
   copies: boolean | undefined
+  /** Stops listening for the connection's errors, when it goes back. */
+  detach?: (() => void) | undefined
 }
 
 const makeSession = (client: PoolClient, driver: Driver, state: SessionState): Session => {
@@ -743,7 +745,16 @@ export const make = (
         try: async () => {
           const { driver, pool } = await open()
           const state: SessionState = { broken: false, depth: 0, copies: undefined }
-          return { client: await pool.connect(), driver, state }
+          const client = await pool.connect()
+          // A connection the server drops while it is checked out (pg_terminate_backend, a restart)
+          // is an `error` event on the client: unheard, it would end the process. The statement that
+          // was running fails on its own; the connection is discarded on release.
+          const broken = () => {
+            state.broken = true
+          }
+          client.on("error", broken)
+          state.detach = () => client.off("error", broken)
+          return { client, driver, state }
         },
         catch: (error) =>
           new BulkCopyError({
@@ -753,6 +764,7 @@ export const make = (
       }),
       ({ client, state }) =>
         Effect.sync(() => {
+          state.detach?.()
           client.release(state.broken || state.depth > 0)
         })
     ).pipe(Effect.map(({ client, driver, state }) => makeSession(client, driver, state)))
