@@ -25,6 +25,7 @@ const readmes = [
   "packages/cli/README.md",
   "packages/worker/README.md",
   "packages/test-utils/README.md",
+  "packages/ui/README.md",
   "docs/ORCHESTRATION.md",
   "docs/QUALITY.md"
 ]
