@@ -359,7 +359,8 @@ export const program = (exit: (code: number) => void): Command => {
       "after",
       examples([
         "delfos-etl worker enqueue --date 2024-01-01",
-        "delfos-etl worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1 --json"
+        "delfos-etl worker enqueue --from 2024-01-01 --to 2024-12-31 --source-url http://fonte:8000/api/v1 --json",
+        "delfos-etl worker enqueue --from 2024-01-01 --to 2024-01-31 --turbines all --batch-size 10 --min-coverage 0.8"
       ])
     )
     .action(lazy<EnqueueFlags>(async () => (await import("./commands/Worker.ts")).runEnqueue))

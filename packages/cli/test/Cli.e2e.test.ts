@@ -57,6 +57,10 @@ const ledger = () =>
 beforeAll(async () => {
   target = await TestDatabase.acquire()
   fonte = await TestFonte.start({ startDate: day, days: 2 })
+  // The schema first: a test that reads the target (nothing written?) must not depend on another
+  // test having run before it (-t runs any one alone).
+  const migrated = await cli(["migrate"])
+  if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`)
 }, 60_000)
 
 afterAll(async () => {
